@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/* Named objects on disk; the lifetime rules are in namespace.h. */
+#include "namespace.h"
+
+#include "error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wctype.h>
+
+#define DEFAULT_ROOT "/dev/shm/winipc"
+
+/* Names longer than this (in bytes once escaped) are shortened to a prefix
+ * plus a hash; 255 is the file-name limit of Linux file systems. */
+#define MAX_ESCAPED 200
+
+struct ns_dir {
+    pthread_mutex_t lock; /* orders this process's threads; flock orders processes */
+    int dirfd;            /* -1 until first use */
+    int lockfd;
+};
+
+static struct ns_dir dirs[WI_NS_COUNT] = {
+    [0 ... WI_NS_COUNT - 1] = {PTHREAD_MUTEX_INITIALIZER, -1, -1},
+};
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* After fork() the child shares our open file descriptions, so flock would
+ * no longer exclude it from us: it must reopen the directories. */
+static void forget_dirs_in_child(void)
+{
+    for (int i = 0; i < WI_NS_COUNT; i++) {
+        if (dirs[i].dirfd >= 0)
+            close(dirs[i].dirfd);
+        if (dirs[i].lockfd >= 0)
+            close(dirs[i].lockfd);
+        dirs[i].dirfd = dirs[i].lockfd = -1;
+        pthread_mutex_init(&dirs[i].lock, NULL);
+    }
+    pthread_mutex_init(&setup_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_dirs_in_child);
+}
+
+static const char *root_path(void)
+{
+    const char *r = getenv("WINIPC_ROOT");
+    return r && *r ? r : DEFAULT_ROOT;
+}
+
+static const char *ns_subdir(enum wi_ns ns, char *buf, size_t size)
+{
+    switch (ns) {
+    case WI_NS_GLOBAL:
+        return "global";
+    case WI_NS_LOCAL:
+        snprintf(buf, size, "u%u", (unsigned)geteuid());
+        return buf;
+    case WI_NS_PIPE:
+        return "pipe";
+    case WI_NS_MAILSLOT:
+        return "mailslot";
+    default:
+        return NULL;
+    }
+}
+
+/* Create `path` with `mode` if missing; refuse a directory that another user
+ * planted where our private one belongs, or a symlink. */
+static DWORD ensure_dir(const char *path, mode_t mode, bool must_own)
+{
+    struct stat st;
+    if (mkdir(path, mode) == 0) {
+        chmod(path, mode); /* mkdir applies the umask */
+    } else if (errno != EEXIST) {
+        return wi_error_from_errno(errno);
+    }
+    if (lstat(path, &st) != 0)
+        return wi_error_from_errno(errno);
+    if (!S_ISDIR(st.st_mode))
+        return ERROR_PATH_NOT_FOUND;
+    if (must_own && (st.st_uid != geteuid() || (st.st_mode & 077)))
+        return ERROR_ACCESS_DENIED;
+    return ERROR_SUCCESS;
+}
+
+DWORD wi_namespace_dir(enum wi_ns ns, char *path, size_t size)
+{
+    char sub[32];
+    const char *s = ns_subdir(ns, sub, sizeof sub);
+    if (!s)
+        return ERROR_INVALID_PARAMETER;
+    if ((size_t)snprintf(path, size, "%s/%s", root_path(), s) >= size)
+        return ERROR_FILENAME_EXCED_RANGE;
+    DWORD err = ensure_dir(root_path(), 01777, false);
+    if (!err)
+        err = ensure_dir(path, ns == WI_NS_LOCAL ? 0700 : 01777, ns == WI_NS_LOCAL);
+    return err;
+}
+
+/* Open the directory and its lock file once per process. */
+static DWORD dir_get(enum wi_ns ns, struct ns_dir **out)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_atfork);
+    struct ns_dir *d = &dirs[ns];
+    DWORD err = ERROR_SUCCESS;
+    pthread_mutex_lock(&setup_lock);
+    if (d->dirfd < 0) {
+        char path[4096];
+        err = wi_namespace_dir(ns, path, sizeof path);
+        if (!err) {
+            int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int lfd = dfd < 0 ? -1 : openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+            if (lfd >= 0)
+                fchmod(lfd, ns == WI_NS_LOCAL ? 0600 : 0666);
+            if (dfd < 0 || lfd < 0) {
+                err = wi_error_from_errno(errno);
+                if (dfd >= 0)
+                    close(dfd);
+            } else {
+                d->dirfd = dfd;
+                d->lockfd = lfd;
+            }
+        }
+    }
+    pthread_mutex_unlock(&setup_lock);
+    *out = d;
+    return err;
+}
+
+static void dir_lock(struct ns_dir *d)
+{
+    pthread_mutex_lock(&d->lock);
+    while (flock(d->lockfd, LOCK_EX) != 0 && errno == EINTR)
+        ;
+}
+
+static void dir_unlock(struct ns_dir *d)
+{
+    flock(d->lockfd, LOCK_UN);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* --- names ----------------------------------------------------------------- */
+
+static locale_t upper_locale;
+static void make_upper_locale(void)
+{
+    upper_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static uint32_t fold_char(uint32_t c)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_upper_locale);
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') ? c - 32 : c;
+    /* Windows compares object names with its upper-case table. */
+    return upper_locale ? (uint32_t)towupper_l((wint_t)c, upper_locale) : c;
+}
+
+/* Decode one UTF-8 sequence; invalid bytes decode as themselves + 0xDC00 so
+ * distinct byte strings stay distinct. */
+static uint32_t next_char(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    uint32_t c = s[0];
+    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n > 0) {
+        uint32_t v = c & (0x3F >> n);
+        int i;
+        for (i = 1; i <= n && (s[i] & 0xC0) == 0x80; i++)
+            v = (v << 6) | (s[i] & 0x3F);
+        if (i == n + 1) {
+            *p = s + n + 1;
+            return v;
+        }
+    }
+    *p = s + 1;
+    return n == 0 ? c : 0xDC00 + c;
+}
+
+static size_t put_utf8(uint32_t c, char *out)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (c >> 18));
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Case-fold `name` and escape it into a file name: letters, digits, '-', '_'
+ * and non-ASCII stay; everything else (including '/', '.', '%' and '\' in
+ * pipe names) becomes %XX, so no name can be "." or ".." or ".lock". Overlong
+ * results are cut and completed with a hash of the whole folded name. */
+static DWORD fold_name(const char *name, char out[256])
+{
+    size_t len = 0, chars = 0;
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+    char big[MAX_PATH * 12 + 16];
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        uint32_t c = fold_char(next_char(&p));
+        char enc[8];
+        size_t n;
+        if (++chars > MAX_PATH)
+            return ERROR_FILENAME_EXCED_RANGE;
+        if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80)
+            n = put_utf8(c, enc);
+        else
+            n = (size_t)snprintf(enc, sizeof enc, "%%%02X", c);
+        for (size_t i = 0; i < n; i++)
+            hash = (hash ^ (unsigned char)enc[i]) * 1099511628211ull;
+        memcpy(big + len, enc, n);
+        len += n;
+    }
+    if (len <= MAX_ESCAPED) {
+        memcpy(out, big, len);
+        out[len] = 0;
+    } else {
+        memcpy(out, big, MAX_ESCAPED);
+        snprintf(out + MAX_ESCAPED, 256 - MAX_ESCAPED, "~%016llx", (unsigned long long)hash);
+    }
+    return ERROR_SUCCESS;
+}
+
+DWORD wi_namespace_parse_kernel(const char *name, enum wi_ns *ns, const char **rest)
+{
+    *ns = WI_NS_LOCAL;
+    if (strncasecmp(name, "Global\\", 7) == 0) {
+        *ns = WI_NS_GLOBAL;
+        name += 7;
+    } else if (strncasecmp(name, "Local\\", 6) == 0) {
+        name += 6;
+    }
+    /* Object names cannot contain a backslash: Windows resolves it as a
+     * directory that does not exist (STATUS_OBJECT_PATH_NOT_FOUND). */
+    if (strchr(name, '\\'))
+        return ERROR_PATH_NOT_FOUND;
+    *rest = name;
+    return ERROR_SUCCESS;
+}
+
+/* --- open / release ----------------------------------------------------------- */
+
+static DWORD map_state(struct wi_object *obj, int fd, size_t map_size)
+{
+    void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return wi_error_from_errno(errno);
+    obj->shared = p;
+    obj->shared_size = map_size;
+    obj->shared_fd = fd;
+    return ERROR_SUCCESS;
+}
+
+/* Start a fresh object in `fd` (new, or stale and now ours alone). */
+static DWORD init_fresh(struct wi_object *obj, int fd, size_t map_size, uint64_t file_size,
+                        void (*init)(struct wi_object *, void *), void *arg)
+{
+    if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)file_size) != 0)
+        return wi_error_from_errno(errno);
+    DWORD err = map_state(obj, fd, map_size);
+    if (err)
+        return err;
+    struct wi_shared_header *h = obj->shared;
+    h->magic = WI_SHARED_MAGIC;
+    h->version = WI_SHARED_VERSION;
+    h->type = (uint16_t)obj->ops->type;
+    h->size = (uint32_t)map_size;
+    if (init)
+        init(obj, arg);
+    return ERROR_SUCCESS;
+}
+
+static DWORD check_existing(struct wi_object *obj, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return wi_error_from_errno(errno);
+    if ((size_t)st.st_size < sizeof(struct wi_shared_header))
+        return ERROR_INVALID_HANDLE;
+    struct wi_shared_header h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        return ERROR_INVALID_HANDLE;
+    /* Another library version, or another object type under this name. */
+    if (h.magic != WI_SHARED_MAGIC || h.version != WI_SHARED_VERSION || h.type != obj->ops->type ||
+        h.size > (uint64_t)st.st_size)
+        return ERROR_INVALID_HANDLE;
+    return map_state(obj, fd, h.size);
+}
+
+DWORD wi_namespace_open(struct wi_object *obj, enum wi_ns ns, const char *name, size_t map_size, uint64_t file_size,
+                        bool create, bool world_access, bool *existed, void (*init)(struct wi_object *, void *),
+                        void *arg)
+{
+    struct wi_name *wn = calloc(1, sizeof *wn);
+    struct ns_dir *d;
+    DWORD err;
+    int fd = -1;
+
+    *existed = false;
+    if (!wn)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    wn->ns = ns;
+    err = fold_name(name, wn->file);
+    if (!err)
+        err = dir_get(ns, &d);
+    if (err) {
+        free(wn);
+        return err;
+    }
+    if (file_size < map_size)
+        file_size = map_size;
+
+    dir_lock(d);
+    fd = openat(d->dirfd, wn->file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            /* Nobody holds it: the last holders died without unlinking. */
+            if (!create) {
+                unlinkat(d->dirfd, wn->file, 0);
+                err = ERROR_FILE_NOT_FOUND;
+            } else {
+                err = init_fresh(obj, fd, map_size, file_size, init, arg);
+                if (!err)
+                    fchmod(fd, world_access ? 0666 : 0600);
+            }
+        } else {
+            flock(fd, LOCK_SH); /* cannot block: exclusive holders hold the directory lock too */
+            err = check_existing(obj, fd);
+            *existed = !err;
+        }
+    } else if (errno == ENOENT && create) {
+        fd = openat(d->dirfd, wn->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            err = wi_error_from_errno(errno);
+        } else {
+            fchmod(fd, world_access ? 0666 : 0600);
+            err = init_fresh(obj, fd, map_size, file_size, init, arg);
+            if (err)
+                unlinkat(d->dirfd, wn->file, 0);
+        }
+    } else {
+        err = errno == ENOENT ? ERROR_FILE_NOT_FOUND : wi_error_from_errno(errno);
+    }
+    if (!err && !*existed)
+        flock(fd, LOCK_SH); /* from exclusive (stale case) or none (new file) */
+    if (err && fd >= 0) {
+        if (obj->shared)
+            munmap(obj->shared, obj->shared_size);
+        obj->shared = NULL;
+        obj->shared_fd = -1;
+        close(fd);
+    }
+    dir_unlock(d);
+
+    if (err) {
+        free(wn);
+        return err;
+    }
+    obj->name = wn;
+    return ERROR_SUCCESS;
+}
+
+void wi_namespace_release(struct wi_object *obj)
+{
+    struct wi_name *wn = obj->name;
+    struct ns_dir *d;
+    if (!wn)
+        return;
+    if (dir_get(wn->ns, &d) == ERROR_SUCCESS) {
+        dir_lock(d);
+        if (flock(obj->shared_fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(d->dirfd, wn->file, 0);
+        /* Close before unlocking, so the next releaser's LOCK_EX test no
+         * longer sees our lock. */
+        close(obj->shared_fd);
+        dir_unlock(d);
+    } else {
+        close(obj->shared_fd);
+    }
+    obj->shared_fd = -1;
+    if (obj->shared)
+        munmap(obj->shared, obj->shared_size);
+    obj->shared = NULL;
+    obj->name = NULL;
+    free(wn);
+}
+
+DWORD wi_namespace_walk(enum wi_ns ns, void (*fn)(const char *file, const struct wi_shared_header *hdr, void *arg),
+                        void *arg)
+{
+    struct ns_dir *d;
+    DWORD err = dir_get(ns, &d);
+    if (err)
+        return err;
+    int dfd = dup(d->dirfd);
+    DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
+    if (!dir) {
+        if (dfd >= 0)
+            close(dfd);
+        return wi_error_from_errno(errno);
+    }
+    rewinddir(dir);
+    dir_lock(d);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = openat(d->dirfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            unlinkat(d->dirfd, e->d_name, 0); /* stale: every holder died */
+        } else {
+            struct wi_shared_header h;
+            if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == WI_SHARED_MAGIC)
+                fn(e->d_name, &h, arg);
+        }
+        close(fd);
+    }
+    dir_unlock(d);
+    closedir(dir);
+    return ERROR_SUCCESS;
+}

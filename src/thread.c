@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* Thread objects: CreateThread, waitable thread handles, exit codes.
+ *
+ * A thread object is local to its process (cross-process thread handles come
+ * with the synchronization issue). Every thread that touches a thread handle
+ * API gets an object: threads made by CreateThread at creation, others (the
+ * main thread, plain pthreads) when GetCurrentThread() is first resolved.
+ * A thread-specific-data destructor marks the object exited when the thread
+ * ends, however it ends (return, ExitThread, pthread_exit).
+ *
+ * Fields:
+ *   w.word     0 running, 1 exited; written once by the exiting thread
+ *   tid        the Linux thread id, published by the thread itself (tid_ready
+ *              is the futex word CreateThread/GetThreadId wait on)
+ *   exit_code  written by the thread before w.word */
+#include "thread.h"
+
+#include "error.h"
+#include "futex.h"
+#include "handle.h"
+#include "security.h"
+#include "wait.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct thread {
+    struct wi_object obj; /* must be first */
+    struct wi_waitable w;
+    _Atomic uint32_t tid_ready;
+    pid_t tid;
+    DWORD exit_code;
+    LPTHREAD_START_ROUTINE start;
+    void *param;
+    _Atomic uint32_t suspend_count; /* CREATE_SUSPENDED: the thread waits while > 0 */
+};
+
+static pthread_key_t self_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static __thread struct thread *self;
+
+static struct thread *as_thread(struct wi_object *obj)
+{
+    return (struct thread *)obj;
+}
+
+static struct wi_waitable *thread_waitable(struct wi_object *obj)
+{
+    return &as_thread(obj)->w;
+}
+
+static DWORD thread_try_satisfy(struct wi_object *obj, uint32_t *cookie)
+{
+    return atomic_load(&as_thread(obj)->w.word) ? WAIT_OBJECT_0 : WAIT_TIMEOUT;
+}
+
+const struct wi_object_ops wi_thread_ops = {
+    .name = "Thread",
+    .type = WI_TYPE_THREAD,
+    .generic_map = {STANDARD_RIGHTS_READ | THREAD_GET_CONTEXT | THREAD_QUERY_INFORMATION,
+                    STANDARD_RIGHTS_WRITE | THREAD_TERMINATE | THREAD_SUSPEND_RESUME | THREAD_SET_INFORMATION |
+                        THREAD_SET_CONTEXT,
+                    STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION, THREAD_ALL_ACCESS},
+    .waitable = thread_waitable,
+    .try_satisfy = thread_try_satisfy,
+    .read = wi_no_read,
+    .write = wi_no_write,
+    .flush = wi_no_flush,
+    .std_fd = wi_no_std_fd,
+    .export_fds = wi_no_export_fds,
+    .import = wi_no_import,
+    .destroy = wi_no_destroy,
+};
+
+/* Runs when any thread with an object ends. */
+static void thread_ended(void *arg)
+{
+    struct thread *t = arg;
+    /* A thread not made by CreateThread has no return value to report. */
+    if (!t->start && t->exit_code == STILL_ACTIVE)
+        t->exit_code = 0;
+    atomic_store(&t->w.word, 1);
+    wi_waitable_wake(&t->w);
+    wi_object_release(&t->obj); /* the running thread's own reference */
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&self_key, thread_ended);
+}
+
+static void publish_self(struct thread *t)
+{
+    pthread_once(&key_once, make_key);
+    t->tid = (pid_t)syscall(SYS_gettid);
+    atomic_store(&t->tid_ready, 1);
+    wi_futex_wake(&t->tid_ready, INT_MAX);
+    self = t;
+    pthread_setspecific(self_key, t);
+}
+
+static struct thread *thread_new(void)
+{
+    struct thread *t = wi_object_alloc(&wi_thread_ops, sizeof *t);
+    if (t)
+        t->exit_code = STILL_ACTIVE;
+    return t;
+}
+
+struct wi_object *wi_thread_current(void)
+{
+    if (!self) {
+        struct thread *t = thread_new();
+        if (!t)
+            return NULL;
+        publish_self(t); /* the object's first reference belongs to the thread */
+    }
+    wi_object_ref(&self->obj);
+    return &self->obj;
+}
+
+static void *thread_main(void *arg)
+{
+    struct thread *t = arg;
+    publish_self(t);
+    uint32_t n;
+    while ((n = atomic_load(&t->suspend_count)) != 0)
+        wi_futex_wait(&t->suspend_count, n, NULL);
+    DWORD code = t->start(t->param);
+    t->exit_code = code;
+    return NULL;
+}
+
+static void wait_tid(struct thread *t)
+{
+    while (!atomic_load(&t->tid_ready))
+        wi_futex_wait(&t->tid_ready, 0, NULL);
+}
+
+/* --- Win32 entry points ------------------------------------------------------ */
+
+WINBASEAPI HANDLE WINAPI GetCurrentThread(void)
+{
+    return WI_PSEUDO_THREAD;
+}
+
+WINBASEAPI DWORD WINAPI GetCurrentThreadId(void)
+{
+    static __thread pid_t tid;
+    if (!tid)
+        tid = (pid_t)syscall(SYS_gettid);
+    return (DWORD)tid;
+}
+
+WINBASEAPI HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,
+                                      LPTHREAD_START_ROUTINE lpStartAddress, LPVOID lpParameter, DWORD dwCreationFlags,
+                                      LPDWORD lpThreadId)
+{
+    DWORD flags, err;
+    bool world;
+    HANDLE h;
+    pthread_attr_t attr;
+    pthread_t pt;
+
+    if (!lpStartAddress)
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    if (dwCreationFlags & ~(DWORD)(CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION))
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    err = wi_sa_parse(lpThreadAttributes, &flags, &world);
+    if (err)
+        return wi_fail_null(err);
+    struct thread *t = thread_new();
+    if (!t)
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    t->start = lpStartAddress;
+    t->param = lpParameter;
+    atomic_store(&t->suspend_count, (dwCreationFlags & CREATE_SUSPENDED) ? 1 : 0);
+    wi_object_ref(&t->obj); /* one for the handle, one for the running thread */
+    err = wi_handle_insert(&t->obj, THREAD_ALL_ACCESS, flags, &h);
+    if (err) {
+        wi_object_release(&t->obj);
+        wi_object_release(&t->obj);
+        return wi_fail_null(err);
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (dwStackSize) {
+        /* Windows rounds up to the allocation granularity; Linux needs at
+         * least PTHREAD_STACK_MIN. */
+        SIZE_T size = (dwStackSize + 65535) & ~(SIZE_T)65535;
+        if (size < (SIZE_T)PTHREAD_STACK_MIN)
+            size = (SIZE_T)PTHREAD_STACK_MIN;
+        pthread_attr_setstacksize(&attr, size);
+    }
+    int r = pthread_create(&pt, &attr, thread_main, t);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        CloseHandle(h);
+        wi_object_release(&t->obj);
+        return wi_fail_null(r == EAGAIN ? ERROR_NOT_ENOUGH_MEMORY : wi_error_from_errno(r));
+    }
+    if (lpThreadId) {
+        wait_tid(t);
+        *lpThreadId = (DWORD)t->tid;
+    }
+    return h;
+}
+
+WINBASEAPI void WINAPI ExitThread(DWORD dwExitCode)
+{
+    struct wi_object *obj = wi_thread_current();
+    if (obj) {
+        as_thread(obj)->exit_code = dwExitCode;
+        wi_object_release(obj);
+    }
+    pthread_exit(NULL);
+}
+
+WINBASEAPI BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(hThread, WI_TYPE_THREAD, 0, &pin);
+    if (err)
+        return wi_fail_bool(err);
+    if (!(pin.access & (THREAD_QUERY_INFORMATION | THREAD_QUERY_LIMITED_INFORMATION))) {
+        wi_handle_put(&pin);
+        return wi_fail_bool(ERROR_ACCESS_DENIED);
+    }
+    if (!lpExitCode) {
+        wi_handle_put(&pin);
+        return wi_fail_bool(ERROR_NOACCESS);
+    }
+    struct thread *t = as_thread(pin.obj);
+    *lpExitCode = atomic_load(&t->w.word) ? t->exit_code : STILL_ACTIVE;
+    wi_handle_put(&pin);
+    return TRUE;
+}
+
+WINBASEAPI DWORD WINAPI GetThreadId(HANDLE Thread)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(Thread, WI_TYPE_THREAD, 0, &pin);
+    if (err) {
+        wi_set_last_error(err);
+        return 0;
+    }
+    struct thread *t = as_thread(pin.obj);
+    wait_tid(t);
+    DWORD tid = (DWORD)t->tid;
+    wi_handle_put(&pin);
+    return tid;
+}
+
+/* Resumes a thread created with CREATE_SUSPENDED. Returns the previous
+ * suspend count (1 → the thread now runs; 0 → it was not suspended). Thread
+ * handles of other processes (CREATE_SUSPENDED processes) are resolved by
+ * process.c's wi_process_resume hook. */
+WINBASEAPI DWORD WINAPI ResumeThread(HANDLE hThread)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(hThread, WI_TYPE_THREAD, THREAD_SUSPEND_RESUME, &pin);
+    if (err) {
+        wi_set_last_error(err);
+        return (DWORD)-1;
+    }
+    struct thread *t = as_thread(pin.obj);
+    uint32_t n = atomic_load(&t->suspend_count);
+    while (n && !atomic_compare_exchange_weak(&t->suspend_count, &n, n - 1))
+        ;
+    if (n == 1)
+        wi_futex_wake(&t->suspend_count, INT_MAX);
+    wi_handle_put(&pin);
+    return n;
+}
+
+WINBASEAPI BOOL WINAPI SwitchToThread(void)
+{
+    sched_yield();
+    return TRUE;
+}
