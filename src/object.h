@@ -175,6 +175,9 @@ DWORD wi_shared_import(const struct wi_object_ops *ops, size_t obj_size, const i
 #define WI_EXPORT_BLOB_MAX 512
 #define WI_EXPORT_FDS_MAX 4
 
+/* The ops table of a type (types.c), NULL when unknown. */
+const struct wi_object_ops *wi_ops_for_type(enum wi_type type);
+
 /* The object's shared state, cast by the type file. */
 #define WI_SHARED(obj, type) ((type *)(obj)->shared)
 
