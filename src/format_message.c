@@ -13,9 +13,9 @@
  *    (default "!s!"). Width and precision may be '*'; the first component of
  *    an insert (its width, else its value) is argument n and every further
  *    component is the argument after the highest one consumed so far, which
- *    is what Windows does with an argument array ("%1!*.*u!,%1!*.*u!" reads
- *    1,2,3 then 1,4,5). Floating-point conversions are not supported, as on
- *    Windows; we fail them with ERROR_INVALID_PARAMETER.
+ *    is what Windows does ("%1!*.*u!,%1!*.*u!" reads 1,2,3 then 1,4,5); see
+ *    next_pos() for the va_list twist. Floating-point conversions are not
+ *    supported, as on Windows; we fail them with ERROR_INVALID_PARAMETER.
  *  - Line breaks in the template ("\r\n", "\r" or "\n") are output as
  *    "\r\n" when the width mask (low byte of dwFlags) is 0; otherwise each
  *    becomes a space. FORMAT_MESSAGE_MAX_WIDTH_MASK means no wrapping; a
@@ -53,9 +53,9 @@
  * with ERROR_INVALID_PARAMETER.
  *
  * Not matched: Windows' size limits (A templates over 32K characters,
- * allocated results over 128K bytes) are not enforced, and with a va_list a
- * '*' insert that re-uses an argument number can pick other arguments than
- * Windows does (Windows' va_list numbering for '*' is irregular). */
+ * allocated results over 128K bytes) are not enforced. The argument
+ * numbering of '*' inserts reproduces the cases observed on Windows; other
+ * unusual mixes of '*' inserts and repeated numbers may differ. */
 #include "error.h"
 #include "unicode.h"
 
@@ -303,14 +303,22 @@ struct engine {
     bool narrow;  /* A version: %s is char*, %S wchar_t*; W: the reverse */
     bool scan;    /* first pass over a va_list: record argument kinds only */
     unsigned max; /* highest position consumed */
+    bool seen[100]; /* insert numbers met so far */
     struct args *args;
     struct out *out;
 };
 
-/* Position of the next component of an insert (see the header comment). */
-static unsigned next_pos(struct engine *e, unsigned n, bool first)
+/* Position of the next component of insert n (see the header comment). */
+static unsigned next_pos(struct engine *e, unsigned n, bool first, bool star)
 {
     unsigned pos = first ? n : e->max + 1;
+    /* With a va_list, Windows starts a '*' insert seen for the first time
+     * after the arguments already consumed when its number is not beyond
+     * them ("%1!*.*u!,%3!*.*u!" reads 1,2,3 then 4,5,6). */
+    if (first && star && e->args->va && !e->seen[n] && n <= e->max)
+        pos = e->max + 1;
+    if (first)
+        e->seen[n] = true;
     if (pos > e->max)
         e->max = pos;
     return pos;
@@ -378,7 +386,7 @@ static DWORD format_insert(struct engine *e, unsigned n, const struct spec *sp)
     unsigned pos;
 
     if (s.star_width) {
-        pos = next_pos(e, n, first);
+        pos = next_pos(e, n, first, true);
         first = false;
         if (pos > MAX_ARGS)
             return ERROR_INVALID_PARAMETER;
@@ -396,7 +404,7 @@ static DWORD format_insert(struct engine *e, unsigned n, const struct spec *sp)
         }
     }
     if (s.star_prec) {
-        pos = next_pos(e, n, first);
+        pos = next_pos(e, n, first, true);
         first = false;
         if (pos > MAX_ARGS)
             return ERROR_INVALID_PARAMETER;
@@ -411,7 +419,7 @@ static DWORD format_insert(struct engine *e, unsigned n, const struct spec *sp)
                 return ERROR_INVALID_PARAMETER;
         }
     }
-    pos = next_pos(e, n, first);
+    pos = next_pos(e, n, first, false);
     if (pos > MAX_ARGS)
         return ERROR_INVALID_PARAMETER;
     if (e->scan) {
@@ -595,6 +603,7 @@ static DWORD format(DWORD flags, bool narrow, const wchar_t *tmpl, va_list *argu
             args_fetch(args, e.max);
             e.scan = false;
             e.max = 0;
+            memset(e.seen, 0, sizeof e.seen);
         }
     }
     err = run(&e, tmpl);

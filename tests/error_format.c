@@ -31,7 +31,7 @@ static DWORD fmt_vaW(DWORD flags, const WCHAR *src, WCHAR *out, DWORD size, ...)
 /* FormatMessageA(FROM_SYSTEM | IGNORE_INSERTS) of `code` equals `text`. */
 static void check_system(DWORD code, const char *text)
 {
-    char buf[512], name[64];
+    char buf[256], name[64];
     DWORD r;
     memset(buf, 'x', sizeof buf);
     r = FormatMessageA(SYS_IGNORE, NULL, code, 0, buf, sizeof buf, NULL);
