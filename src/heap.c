@@ -43,23 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SDK values the public headers do not carry (yet). */
-#ifndef HEAP_CREATE_ENABLE_EXECUTE
-#define HEAP_CREATE_ENABLE_EXECUTE 0x00040000
-#endif
-#ifndef LMEM_MODIFY
-#define LMEM_MODIFY 0x0080
-#endif
-#ifndef LMEM_VALID_FLAGS
-#define LMEM_VALID_FLAGS 0x0F72
-#endif
-#ifndef GMEM_MODIFY
-#define GMEM_MODIFY 0x0080
-#endif
-#ifndef GMEM_VALID_FLAGS
-#define GMEM_VALID_FLAGS 0x7F72
-#endif
-
 #define HEAP_MAGIC 0x50414548u   /* "HEAP" */
 #define BLOCK_MAGIC 0x4b4c4248u  /* "HBLK" */
 #define BLOCK_FREED 0x44454552u  /* "RED": cleared on free to catch double frees */
