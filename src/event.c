@@ -3,8 +3,9 @@
  * processes.
  *
  * Shared state (struct event_shared, in the object file or memfd):
- *   w.word      bit 0: signaled; bits 1..31: a sequence number bumped by every
- *               SetEvent and PulseEvent, so sleepers always see a change.
+ *   w.word      bit 0: signaled; bits 1..30: a sequence number bumped by every
+ *               SetEvent and PulseEvent, so sleepers always see a change;
+ *               bit 31: the wait-all lock (object.h).
  *   w.waiters   see wait.c.
  *   pulse_gen   bumped by PulseEvent; a waiter that saw an older value when
  *               it began waiting was "waiting at the time of the pulse".
@@ -32,7 +33,14 @@ struct event_shared {
 };
 
 #define SIGNALED 1u
-#define SEQ 2u
+#define SEQ_MASK 0x7FFFFFFEu
+
+/* The next word value with the sequence advanced (wrapping inside its 30
+ * bits, never touching the lock bit) and the signaled bit as given. */
+static uint32_t bumped(uint32_t v, uint32_t signaled)
+{
+    return (v & WI_WORD_LOCK) | (((v & SEQ_MASK) + 2) & SEQ_MASK) | signaled;
+}
 
 static struct event_shared *ev(struct wi_object *obj)
 {
@@ -48,21 +56,25 @@ static struct wi_waitable *event_waitable(struct wi_object *obj)
  * 31-bit generation is plenty to tell "a pulse happened while I waited". */
 #define COOKIE_SET 0x80000000u
 
-static DWORD event_try_satisfy(struct wi_object *obj, uint32_t *cookie)
+static DWORD event_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode)
 {
     struct event_shared *e = ev(obj);
     uint32_t gen = atomic_load(&e->pulse_gen) & ~COOKIE_SET;
     if (!(*cookie & COOKIE_SET))
         *cookie = gen | COOKIE_SET;
     uint32_t v = atomic_load(&e->w.word);
-    if (e->manual) {
+    if (e->manual || (mode & WI_SATISFY_CHECK)) {
         if (v & SIGNALED)
             return WAIT_OBJECT_0;
     } else {
-        while (v & SIGNALED)
+        /* Auto-reset: consume with a CAS, which fails while another
+         * thread's wait-all holds the lock bit (unless we hold it). */
+        while ((v & SIGNALED) && ((mode & WI_SATISFY_LOCKED) || !(v & WI_WORD_LOCK)))
             if (atomic_compare_exchange_weak(&e->w.word, &v, v & ~SIGNALED))
                 return WAIT_OBJECT_0;
     }
+    if (mode & (WI_SATISFY_CHECK | WI_SATISFY_LOCKED))
+        return WAIT_TIMEOUT; /* pulses release single-object waits only */
     if ((*cookie & ~COOKIE_SET) != gen) {
         /* A PulseEvent happened while we were waiting. */
         if (e->manual)
@@ -82,7 +94,7 @@ static void event_set(struct event_shared *e)
     do {
         if (v & SIGNALED)
             return; /* already set: nobody can be asleep waiting for it */
-    } while (!atomic_compare_exchange_weak(&e->w.word, &v, (v + SEQ) | SIGNALED));
+    } while (!atomic_compare_exchange_weak(&e->w.word, &v, bumped(v, SIGNALED)));
     wi_waitable_wake(&e->w);
 }
 
@@ -92,8 +104,9 @@ static void event_pulse(struct event_shared *e)
     if (!e->manual)
         atomic_store(&e->pulse_left, atomic_load(&e->w.waiters) ? 1 : 0);
     atomic_fetch_add(&e->pulse_gen, 1);
-    atomic_fetch_add(&e->w.word, SEQ);
-    atomic_fetch_and(&e->w.word, ~SIGNALED);
+    uint32_t v = atomic_load(&e->w.word);
+    while (!atomic_compare_exchange_weak(&e->w.word, &v, bumped(v, 0)))
+        ;
     wi_waitable_wake(&e->w);
 }
 
@@ -106,6 +119,8 @@ const struct wi_object_ops wi_event_ops = {
                     STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS},
     .waitable = event_waitable,
     .try_satisfy = event_try_satisfy,
+    .wait_prepare = wi_no_wait_prepare,
+    .consumable = true,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,

@@ -20,9 +20,14 @@ struct wi_waitable *wi_no_waitable(struct wi_object *obj)
     return NULL;
 }
 
-DWORD wi_no_try_satisfy(struct wi_object *obj, uint32_t *cookie)
+DWORD wi_no_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode)
 {
     return WAIT_TIMEOUT;
+}
+
+DWORD wi_no_wait_prepare(struct wi_object *obj)
+{
+    return INFINITE;
 }
 
 /* ReadFile/WriteFile on an object that is not a file: Windows fails the

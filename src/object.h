@@ -67,6 +67,16 @@ struct wi_waitable {
     _Atomic uint32_t waiters;
 };
 
+/* Bit 31 of every waitable word is the wait-all lock: a thread doing an
+ * atomic wait-all sets it on each consumable object's word (in a global
+ * order), checks them all, consumes them all, and clears it. Single-object
+ * consumers fail their compare-and-swap while it is set and sleep on the
+ * word, which changes when it is cleared. Object state therefore uses bits
+ * 0..30 only. */
+#define WI_WORD_LOCK 0x80000000u
+#define WI_SATISFY_CHECK 1u  /* report only, consume nothing */
+#define WI_SATISFY_LOCKED 2u /* the caller holds WI_WORD_LOCK on this word */
+
 struct wi_object;
 
 /* Per-type operations. Every slot is filled (designated initializers); a type
@@ -80,13 +90,28 @@ struct wi_object_ops {
 
     /* Waits (wait.c is the only caller). waitable() returns the futex word
      * and waiter count, or NULL when the object cannot be waited on.
-     * try_satisfy() atomically tests the signaled state and, if signaled,
-     * applies the wait's side effect (an auto-reset event resets, a mutex is
-     * acquired). It returns WAIT_OBJECT_0, WAIT_ABANDONED_0 or WAIT_TIMEOUT
-     * (not signaled). `cookie` starts at 0 for each wait call and lets a type
-     * remember what it saw at the start of the wait (PulseEvent). */
+     *
+     * try_satisfy() atomically tests the signaled state and, if signaled and
+     * `mode` lacks WI_SATISFY_CHECK, applies the wait's side effect (an
+     * auto-reset event resets, a mutex is acquired). It returns
+     * WAIT_OBJECT_0, WAIT_ABANDONED_0 or WAIT_TIMEOUT (not signaled, or the
+     * word is locked by another thread's wait-all). With WI_SATISFY_LOCKED
+     * the caller holds WI_WORD_LOCK on the word itself (wait-all). `cookie`
+     * starts at 0 for each wait call and lets a type remember what it saw
+     * at the start of the wait (PulseEvent).
+     *
+     * wait_prepare() runs before the waiter sleeps: a mutex arms the watch
+     * on its owner's death there (and abandons it at once if the owner is
+     * already gone). Returns the longest the waiter may sleep, in ms
+     * (INFINITE for no limit); it may change the word, which makes the
+     * coming sleep return at once. */
     struct wi_waitable *(*waitable)(struct wi_object *obj);
-    DWORD (*try_satisfy)(struct wi_object *obj, uint32_t *cookie);
+    DWORD (*try_satisfy)(struct wi_object *obj, uint32_t *cookie, unsigned mode);
+    DWORD (*wait_prepare)(struct wi_object *obj);
+    /* True for types whose signaled state a wait consumes (events, mutexes,
+     * semaphores, timers): wait-all locks their words; a process or thread,
+     * once signaled, stays so and needs no lock. */
+    bool consumable;
 
     /* I/O through ReadFile/WriteFile/FlushFileBuffers (files, pipes, ...).
      * Return a Win32 error code; *done receives the byte count. */
@@ -111,7 +136,8 @@ struct wi_object_ops {
 
 /* Shared defaults for unsupported operations. */
 struct wi_waitable *wi_no_waitable(struct wi_object *obj);
-DWORD wi_no_try_satisfy(struct wi_object *obj, uint32_t *cookie);
+DWORD wi_no_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode);
+DWORD wi_no_wait_prepare(struct wi_object *obj);
 DWORD wi_no_read(struct wi_object *obj, void *buf, DWORD len, DWORD *done);
 DWORD wi_no_write(struct wi_object *obj, const void *buf, DWORD len, DWORD *done);
 DWORD wi_no_flush(struct wi_object *obj);
@@ -129,6 +155,7 @@ struct wi_object {
     size_t shared_size;
     int shared_fd;        /* object file or memfd backing `shared`, -1 if none */
     struct wi_name *name; /* set for named objects */
+    _Atomic uint64_t order_key; /* wait-all lock order (wait.c), 0 until computed */
 };
 
 /* Allocate a zeroed object of `size` bytes (the type's struct, which embeds

@@ -56,7 +56,7 @@ static struct wi_waitable *process_waitable(struct wi_object *obj)
     return &as_process(obj)->w;
 }
 
-static DWORD process_try_satisfy(struct wi_object *obj, uint32_t *cookie)
+static DWORD process_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode)
 {
     return atomic_load(&as_process(obj)->w.word) ? WAIT_OBJECT_0 : WAIT_TIMEOUT;
 }
@@ -79,6 +79,8 @@ const struct wi_object_ops wi_process_ops = {
                     STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_ALL_ACCESS},
     .waitable = process_waitable,
     .try_satisfy = process_try_satisfy,
+    .wait_prepare = wi_no_wait_prepare,
+    .consumable = false,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,

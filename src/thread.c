@@ -54,7 +54,7 @@ static struct wi_waitable *thread_waitable(struct wi_object *obj)
     return &as_thread(obj)->w;
 }
 
-static DWORD thread_try_satisfy(struct wi_object *obj, uint32_t *cookie)
+static DWORD thread_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode)
 {
     return atomic_load(&as_thread(obj)->w.word) ? WAIT_OBJECT_0 : WAIT_TIMEOUT;
 }
@@ -68,6 +68,8 @@ const struct wi_object_ops wi_thread_ops = {
                     STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION, THREAD_ALL_ACCESS},
     .waitable = thread_waitable,
     .try_satisfy = thread_try_satisfy,
+    .wait_prepare = wi_no_wait_prepare,
+    .consumable = false,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 struct timespec *wi_deadline(DWORD ms, struct timespec *ts)
 {
@@ -46,7 +47,7 @@ void wi_waitable_wake(struct wi_waitable *w)
 static DWORD try_any(unsigned count, struct wi_object **objs, uint32_t *cookies)
 {
     for (unsigned i = 0; i < count; i++) {
-        DWORD r = objs[i]->ops->try_satisfy(objs[i], &cookies[i]);
+        DWORD r = objs[i]->ops->try_satisfy(objs[i], &cookies[i], 0);
         if (r == WAIT_OBJECT_0)
             return WAIT_OBJECT_0 + i;
         if (r == WAIT_ABANDONED_0)
@@ -55,21 +56,194 @@ static DWORD try_any(unsigned count, struct wi_object **objs, uint32_t *cookies)
     return WAIT_TIMEOUT;
 }
 
-DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all, DWORD ms, DWORD *err)
+/* Before sleeping: let each object arm what it needs (a mutex watches its
+ * owner's death) and learn how long we may sleep at most. */
+static DWORD prepare_all(unsigned count, struct wi_object **objs)
 {
-    struct wi_waitable *w[MAXIMUM_WAIT_OBJECTS];
+    DWORD cap = INFINITE;
+    for (unsigned i = 0; i < count; i++) {
+        DWORD c = objs[i]->ops->wait_prepare(objs[i]);
+        if (c < cap)
+            cap = c;
+    }
+    return cap;
+}
+
+/* The earlier of the caller's deadline and now + cap ms. Returns whether the
+ * cap (not the caller's deadline) is what ends the sleep. */
+static bool capped_deadline(const struct timespec *deadline, DWORD cap, struct timespec *out)
+{
+    struct timespec c;
+    if (cap == INFINITE) {
+        if (deadline)
+            *out = *deadline;
+        return false;
+    }
+    wi_deadline(cap, &c);
+    if (deadline && (deadline->tv_sec < c.tv_sec || (deadline->tv_sec == c.tv_sec && deadline->tv_nsec <= c.tv_nsec))) {
+        *out = *deadline;
+        return false;
+    }
+    *out = c;
+    return true;
+}
+
+static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms)
+{
     _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS];
     uint32_t vals[MAXIMUM_WAIT_OBJECTS];
     uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
-    struct timespec ts, *deadline = NULL;
+    struct timespec ts, *deadline = NULL, sleep_until;
     DWORD r;
 
-    *err = ERROR_SUCCESS;
-    if (wait_all && count > 1) {
-        /* Atomic wait-all arrives with the synchronization issue. */
-        *err = ERROR_NOT_SUPPORTED;
-        return WAIT_FAILED;
+    r = try_any(count, objs, cookies);
+    if (r != WAIT_TIMEOUT)
+        return r;
+    deadline = ms == 0 ? NULL : wi_deadline(ms, &ts);
+    for (unsigned i = 0; i < count; i++)
+        words[i] = &w[i]->word;
+
+    for (;;) {
+        DWORD cap = prepare_all(count, objs);
+        for (unsigned i = 0; i < count; i++)
+            vals[i] = atomic_load(words[i]);
+        r = try_any(count, objs, cookies);
+        if (r != WAIT_TIMEOUT || ms == 0)
+            return r;
+        bool capped = capped_deadline(deadline, cap, &sleep_until);
+        for (unsigned i = 0; i < count; i++)
+            atomic_fetch_add(&w[i]->waiters, 1);
+        int wr = wi_futex_waitv(words, vals, count, (deadline || capped) ? &sleep_until : NULL);
+        for (unsigned i = 0; i < count; i++)
+            atomic_fetch_sub(&w[i]->waiters, 1);
+        if (wr == -ETIMEDOUT && !capped)
+            return try_any(count, objs, cookies); /* a last look at the deadline */
+        /* Woken, changed (-EAGAIN), interrupted (-EINTR) or capped: again. */
     }
+}
+
+/* A global order for wait-all locks, the same in every process: the
+ * identity of the object's shared-state file. */
+static uint64_t order_key(struct wi_object *obj)
+{
+    uint64_t k = atomic_load_explicit(&obj->order_key, memory_order_relaxed);
+    if (k)
+        return k;
+    struct stat st;
+    if (obj->shared_fd >= 0 && fstat(obj->shared_fd, &st) == 0)
+        k = ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino;
+    else
+        k = (uint64_t)(uintptr_t)obj;
+    k |= 1; /* never 0 */
+    atomic_store_explicit(&obj->order_key, k, memory_order_relaxed);
+    return k;
+}
+
+static void unlock_words(unsigned n, const unsigned *order, struct wi_waitable **w)
+{
+    for (unsigned k = n; k-- > 0;) {
+        atomic_fetch_and(&w[order[k]]->word, ~WI_WORD_LOCK);
+        wi_waitable_wake(w[order[k]]);
+    }
+}
+
+/* Wait-all, atomic: either every object is acquired or none is touched.
+ * Consumable objects' words are locked (WI_WORD_LOCK) in the global order,
+ * then all objects are checked and, if all are signaled, all consumed,
+ * before the locks are released. A lock held by another wait-all makes us
+ * release ours and sleep until it changes (no deadlock, no spinning). */
+static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms)
+{
+    _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS];
+    uint32_t vals[MAXIMUM_WAIT_OBJECTS];
+    uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
+    unsigned order[MAXIMUM_WAIT_OBJECTS], nlock = 0;
+    struct timespec ts, *deadline = ms == 0 || ms == INFINITE ? NULL : wi_deadline(ms, &ts), sleep_until;
+
+    for (unsigned i = 0; i < count; i++) {
+        words[i] = &w[i]->word;
+        if (!objs[i]->ops->consumable)
+            continue;
+        /* Insertion sort by key: at most 64 entries. */
+        unsigned k = nlock++;
+        while (k > 0 && order_key(objs[order[k - 1]]) > order_key(objs[i])) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+
+    for (bool first = true;; first = false) {
+        DWORD cap = first ? INFINITE : prepare_all(count, objs);
+        unsigned held = 0;
+        int busy = -1;
+        for (; held < nlock; held++) {
+            unsigned i = order[held];
+            uint32_t v = atomic_load(words[i]);
+            while (!(v & WI_WORD_LOCK) && !atomic_compare_exchange_weak(words[i], &v, v | WI_WORD_LOCK))
+                ;
+            if (v & WI_WORD_LOCK) {
+                busy = (int)i;
+                vals[i] = v;
+                break;
+            }
+            vals[i] = v; /* the unlocked value: what the word returns to */
+        }
+        if (busy < 0) {
+            for (unsigned i = 0; i < count; i++)
+                if (!objs[i]->ops->consumable)
+                    vals[i] = atomic_load(words[i]);
+            bool all = true;
+            for (unsigned i = 0; i < count && all; i++) {
+                unsigned mode = WI_SATISFY_CHECK | (objs[i]->ops->consumable ? WI_SATISFY_LOCKED : 0);
+                all = objs[i]->ops->try_satisfy(objs[i], &cookies[i], mode) != WAIT_TIMEOUT;
+            }
+            if (all) {
+                int abandoned = -1;
+                for (unsigned i = 0; i < count; i++) {
+                    unsigned mode = objs[i]->ops->consumable ? WI_SATISFY_LOCKED : 0;
+                    if (objs[i]->ops->try_satisfy(objs[i], &cookies[i], mode) == WAIT_ABANDONED_0 && abandoned < 0)
+                        abandoned = (int)i;
+                }
+                unlock_words(nlock, order, w);
+                return abandoned >= 0 ? WAIT_ABANDONED_0 + (DWORD)abandoned : WAIT_OBJECT_0;
+            }
+        }
+        /* Not all signaled (or a word was busy): release, then sleep until
+         * any of the words changes. Every value recorded above is the one
+         * the word holds once our locks are gone, so a change made after it
+         * was read ends the sleep at once. */
+        unlock_words(held, order, w);
+        if (first)
+            continue; /* arm the owners' death watches, then check again */
+        if (ms == 0) {
+            if (busy < 0)
+                return WAIT_TIMEOUT;
+            sched_yield(); /* another wait-all holds a lock for a few instructions */
+            continue;
+        }
+        bool capped = capped_deadline(deadline, cap, &sleep_until);
+        int wr;
+        for (unsigned i = 0; i < count; i++)
+            atomic_fetch_add(&w[i]->waiters, 1);
+        if (busy >= 0)
+            wr = wi_futex_waitv(&words[busy], &vals[busy], 1, (deadline || capped) ? &sleep_until : NULL);
+        else
+            wr = wi_futex_waitv(words, vals, count, (deadline || capped) ? &sleep_until : NULL);
+        for (unsigned i = 0; i < count; i++)
+            atomic_fetch_sub(&w[i]->waiters, 1);
+        if (wr == -ETIMEDOUT && !capped) {
+            ms = 0; /* one last look, without sleeping */
+            deadline = NULL;
+        }
+    }
+}
+
+DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all_flag, DWORD ms, DWORD *err)
+{
+    struct wi_waitable *w[MAXIMUM_WAIT_OBJECTS];
+
+    *err = ERROR_SUCCESS;
     for (unsigned i = 0; i < count; i++) {
         w[i] = objs[i]->ops->waitable(objs[i]);
         if (!w[i]) {
@@ -78,33 +252,10 @@ DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all, DW
             *err = ERROR_INVALID_HANDLE;
             return WAIT_FAILED;
         }
-        words[i] = &w[i]->word;
     }
-
-    r = try_any(count, objs, cookies);
-    if (r != WAIT_TIMEOUT || ms == 0)
-        return r;
-    deadline = wi_deadline(ms, &ts);
-
-    for (;;) {
-        for (unsigned i = 0; i < count; i++)
-            atomic_fetch_add(&w[i]->waiters, 1);
-        for (unsigned i = 0; i < count; i++)
-            vals[i] = atomic_load(words[i]);
-        r = try_any(count, objs, cookies);
-        int wr = 0;
-        if (r == WAIT_TIMEOUT)
-            wr = wi_futex_waitv(words, vals, count, deadline);
-        for (unsigned i = 0; i < count; i++)
-            atomic_fetch_sub(&w[i]->waiters, 1);
-        if (r != WAIT_TIMEOUT)
-            return r;
-        if (wr == -ETIMEDOUT) {
-            /* A last look: the deadline and a signal may have crossed. */
-            return try_any(count, objs, cookies);
-        }
-        /* Woken, changed (-EAGAIN) or interrupted (-EINTR): look again. */
-    }
+    if (wait_all_flag && count > 1)
+        return wait_all(count, objs, w, ms);
+    return wait_any(count, objs, w, ms);
 }
 
 /* --- Win32 entry points ---------------------------------------------------- */
