@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* Thread death watches (see owner_watch.h).
+ *
+ * Registry: a process-local list of watched threads, each with its pidfd and
+ * the objects to notify, under `lock`. The service thread removes an entry
+ * when its pidfd fires and runs the callbacks outside the lock. */
+#include "owner_watch.h"
+
+#include "error.h"
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+struct subscriber {
+    struct wi_object *obj;
+    wi_owner_died_fn died;
+    struct subscriber *next;
+};
+
+struct watch {
+    pid_t tid;
+    uint64_t start;
+    int pidfd;
+    struct subscriber *subs;
+    struct watch *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch *watches;
+static int no_thread_pidfd = -1; /* -1 unknown, 0 available, 1 not */
+
+static void register_atfork(void);
+
+static void forget_in_child(void)
+{
+    /* The child has none of our threads' watches (the service thread is
+     * gone); drop the list without touching the objects it references. */
+    watches = NULL;
+    pthread_mutex_init(&lock, NULL);
+}
+
+uint64_t wi_thread_start_time(pid_t tid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* Field 2 (comm) may hold spaces and parentheses: count from the last
+     * ')'. starttime is field 22, i.e. the 20th after comm. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    p++;
+    for (int field = 2; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+bool wi_thread_alive(pid_t tid, uint64_t start)
+{
+    uint64_t now = wi_thread_start_time(tid);
+    return now != 0 && now == start;
+}
+
+pid_t wi_thread_self_tid(void)
+{
+    static __thread pid_t tid;
+    if (!tid)
+        tid = (pid_t)syscall(SYS_gettid);
+    return tid;
+}
+
+uint64_t wi_thread_self_start(void)
+{
+    static __thread uint64_t start;
+    static __thread pid_t for_tid;
+    pid_t tid = wi_thread_self_tid();
+    /* A fork() child's thread has a new tid: recompute. */
+    if (for_tid != tid) {
+        start = wi_thread_start_time(tid);
+        for_tid = tid;
+    }
+    return start;
+}
+
+static void on_thread_exit(void *arg)
+{
+    struct watch *w = arg, **pp;
+    pthread_mutex_lock(&lock);
+    for (pp = &watches; *pp && *pp != w; pp = &(*pp)->next)
+        ;
+    if (*pp)
+        *pp = w->next;
+    pthread_mutex_unlock(&lock);
+    for (struct subscriber *s = w->subs, *next; s; s = next) {
+        next = s->next;
+        s->died(s->obj, w->tid, w->start);
+        wi_object_release(s->obj);
+        free(s);
+    }
+    close(w->pidfd);
+    free(w);
+}
+
+static bool thread_pidfds_disabled(void)
+{
+    if (no_thread_pidfd < 0) {
+        const char *e = getenv("WINIPC_NO_PIDFD_THREAD");
+        no_thread_pidfd = e && *e && strcmp(e, "0") != 0;
+    }
+    return no_thread_pidfd == 1;
+}
+
+DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_atfork);
+    if (thread_pidfds_disabled())
+        return ERROR_NOT_SUPPORTED;
+
+    pthread_mutex_lock(&lock);
+    struct watch *w;
+    for (w = watches; w && !(w->tid == tid && w->start == start); w = w->next)
+        ;
+    if (w) {
+        for (struct subscriber *s = w->subs; s; s = s->next)
+            if (s->obj == obj) {
+                pthread_mutex_unlock(&lock);
+                return ERROR_SUCCESS;
+            }
+    } else {
+        int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+        if (fd < 0) {
+            int e = errno;
+            pthread_mutex_unlock(&lock);
+            if (e == ESRCH)
+                return ERROR_NOT_FOUND;
+            if (e == EINVAL || e == ENOSYS) {
+                no_thread_pidfd = 1; /* kernel before 6.9 */
+                return ERROR_NOT_SUPPORTED;
+            }
+            return wi_error_from_errno(e);
+        }
+        /* The pidfd names whichever thread has that tid now; it is ours
+         * only if its start time matches. Checked after opening, so the
+         * thread cannot be replaced between the check and the watch. */
+        if (wi_thread_start_time(tid) != start) {
+            close(fd);
+            pthread_mutex_unlock(&lock);
+            return ERROR_NOT_FOUND;
+        }
+        w = calloc(1, sizeof *w);
+        if (!w) {
+            close(fd);
+            pthread_mutex_unlock(&lock);
+            return ERROR_NOT_ENOUGH_MEMORY;
+        }
+        w->tid = tid;
+        w->start = start;
+        w->pidfd = fd;
+        DWORD err = wi_service_watch(fd, on_thread_exit, w);
+        if (err) {
+            close(fd);
+            free(w);
+            pthread_mutex_unlock(&lock);
+            return err;
+        }
+        w->next = watches;
+        watches = w;
+    }
+    struct subscriber *s = malloc(sizeof *s);
+    if (!s) {
+        pthread_mutex_unlock(&lock);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    wi_object_ref(obj);
+    s->obj = obj;
+    s->died = died;
+    s->next = w->subs;
+    w->subs = s;
+    pthread_mutex_unlock(&lock);
+    return ERROR_SUCCESS;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_in_child);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Watching threads die, for mutex abandonment.
+ *
+ * A thread is identified by its tid plus its start time (from
+ * /proc/<tid>/stat), never by the tid alone: tids are reused. A watch holds
+ * a thread pidfd (pidfd_open with PIDFD_THREAD, Linux >= 6.9) registered
+ * with the service thread; when the thread exits, the service thread calls
+ * each registered callback promptly (microseconds after the death, SIGKILL
+ * included). Kernels without PIDFD_THREAD (or WINIPC_NO_PIDFD_THREAD=1) get
+ * ERROR_NOT_SUPPORTED, and callers fall back to checking liveness with
+ * wi_thread_alive() at a bounded interval. */
+#ifndef WINIPC_OWNER_WATCH_H
+#define WINIPC_OWNER_WATCH_H
+
+#include "object.h"
+
+#include <sys/types.h>
+
+typedef void (*wi_owner_died_fn)(struct wi_object *obj, pid_t tid, uint64_t start);
+
+/* Call died(obj, tid, start) when thread (tid, start) is gone. Takes a
+ * reference on obj until then. A (tid, start, obj) already watched is not
+ * added twice. Returns ERROR_SUCCESS (armed), ERROR_NOT_FOUND (that thread is
+ * already gone: nothing armed, the caller handles the death now), or
+ * ERROR_NOT_SUPPORTED (no thread pidfds here). */
+DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died);
+
+/* Is thread (tid, start) still running? */
+bool wi_thread_alive(pid_t tid, uint64_t start);
+
+/* Start time (clock ticks since boot) of thread `tid`, 0 if it is gone. */
+uint64_t wi_thread_start_time(pid_t tid);
+
+/* The calling thread's tid and start time, cached per thread. */
+pid_t wi_thread_self_tid(void);
+uint64_t wi_thread_self_start(void);
+
+#endif

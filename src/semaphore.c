@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* Semaphores, named and unnamed, shared between processes.
+ *
+ * Shared state (struct semaphore_shared):
+ *   w.word   bits 0..30: the current count (Windows' maximum, LONG_MAX, fits
+ *            in 31 bits); bit 31: the wait-all lock. A wait decrements it by
+ *            compare-and-swap; ReleaseSemaphore adds by compare-and-swap,
+ *            refusing to pass `maximum`. Each change is one atomic step, so a
+ *            process dying anywhere leaves a valid count.
+ *   maximum  written once at creation. */
+#include "error.h"
+#include "handle.h"
+#include "object.h"
+#include "security.h"
+#include "unicode.h"
+#include "wait.h"
+
+#include <stdlib.h>
+
+#define COUNT_MASK 0x7FFFFFFFu
+
+struct semaphore_shared {
+    struct wi_shared_header hdr;
+    struct wi_waitable w;
+    uint32_t maximum;
+};
+
+static struct semaphore_shared *sem(struct wi_object *obj)
+{
+    return WI_SHARED(obj, struct semaphore_shared);
+}
+
+static struct wi_waitable *semaphore_waitable(struct wi_object *obj)
+{
+    return &sem(obj)->w;
+}
+
+static DWORD semaphore_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode)
+{
+    struct semaphore_shared *s = sem(obj);
+    uint32_t v = atomic_load(&s->w.word);
+    for (;;) {
+        if ((v & COUNT_MASK) == 0 || ((v & WI_WORD_LOCK) && !(mode & WI_SATISFY_LOCKED)))
+            return WAIT_TIMEOUT;
+        if (mode & WI_SATISFY_CHECK)
+            return WAIT_OBJECT_0;
+        if (atomic_compare_exchange_weak(&s->w.word, &v, v - 1))
+            return WAIT_OBJECT_0;
+    }
+}
+
+static DWORD semaphore_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len,
+                              struct wi_object **out);
+
+const struct wi_object_ops wi_semaphore_ops = {
+    .name = "Semaphore",
+    .type = WI_TYPE_SEMAPHORE,
+    .generic_map = {STANDARD_RIGHTS_READ | 0x1, STANDARD_RIGHTS_WRITE | SEMAPHORE_MODIFY_STATE,
+                    STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, SEMAPHORE_ALL_ACCESS},
+    .waitable = semaphore_waitable,
+    .try_satisfy = semaphore_try_satisfy,
+    .wait_prepare = wi_no_wait_prepare,
+    .consumable = true,
+    .read = wi_no_read,
+    .write = wi_no_write,
+    .flush = wi_no_flush,
+    .std_fd = wi_no_std_fd,
+    .export_fds = wi_shared_export_fds,
+    .import = semaphore_import,
+    .destroy = wi_no_destroy,
+};
+
+static DWORD semaphore_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len,
+                              struct wi_object **out)
+{
+    return wi_shared_import(&wi_semaphore_ops, sizeof(struct wi_object), fds, nfds, blob, blob_len, out);
+}
+
+struct semaphore_init {
+    LONG initial, maximum;
+};
+
+static void semaphore_init(struct wi_object *obj, void *arg)
+{
+    struct semaphore_init *in = arg;
+    sem(obj)->maximum = (uint32_t)in->maximum;
+    atomic_store(&sem(obj)->w.word, (uint32_t)in->initial);
+}
+
+/* --- Win32 entry points ------------------------------------------------------ */
+
+static HANDLE create_semaphore(LPSECURITY_ATTRIBUTES sa, LONG initial, LONG maximum, const char *name, DWORD access)
+{
+    struct semaphore_init in = {initial, maximum};
+    bool existed = false, world;
+    DWORD err, flags;
+    HANDLE h = NULL;
+
+    /* Windows: lMaximumCount <= 0, lInitialCount < 0 or > lMaximumCount. */
+    if (maximum <= 0 || initial < 0 || initial > maximum)
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    struct wi_object *obj = wi_object_alloc(&wi_semaphore_ops, sizeof *obj);
+    if (!obj)
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    err = wi_sa_parse(sa, &flags, &world);
+    if (err) {
+    } else if (name && *name) {
+        err = wi_object_open_named(obj, name, sizeof(struct semaphore_shared), true, world, &existed, semaphore_init,
+                                   &in);
+    } else {
+        err = wi_object_create_unnamed(obj, sizeof(struct semaphore_shared));
+        if (!err)
+            semaphore_init(obj, &in);
+    }
+    if (!err)
+        err = wi_handle_insert(obj, wi_handle_map_access(&wi_semaphore_ops, access), flags, &h);
+    if (err) {
+        wi_object_release(obj);
+        return wi_fail_null(err);
+    }
+    wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
+    return h;
+}
+
+static HANDLE open_semaphore(DWORD access, BOOL inherit, const char *name)
+{
+    bool existed;
+    HANDLE h;
+    if (!name)
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    struct wi_object *obj = wi_object_alloc(&wi_semaphore_ops, sizeof *obj);
+    if (!obj)
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    DWORD err =
+        wi_object_open_named(obj, name, sizeof(struct semaphore_shared), false, false, &existed, NULL, NULL);
+    if (!err)
+        err = wi_handle_insert(obj, wi_handle_map_access(&wi_semaphore_ops, access),
+                               inherit ? HANDLE_FLAG_INHERIT : 0, &h);
+    if (err) {
+        wi_object_release(obj);
+        return wi_fail_null(err);
+    }
+    return h;
+}
+
+WINBASEAPI HANDLE WINAPI CreateSemaphoreA(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                          LONG lMaximumCount, LPCSTR lpName)
+{
+    return create_semaphore(lpSemaphoreAttributes, lInitialCount, lMaximumCount, lpName, SEMAPHORE_ALL_ACCESS);
+}
+
+WINBASEAPI HANDLE WINAPI CreateSemaphoreW(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                          LONG lMaximumCount, LPCWSTR lpName)
+{
+    WI_UTF8_ARG(name, lpName);
+    if (WI_UTF8_FAILED(name, lpName))
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    HANDLE h = create_semaphore(lpSemaphoreAttributes, lInitialCount, lMaximumCount, name, SEMAPHORE_ALL_ACCESS);
+    WI_UTF8_FREE(name);
+    return h;
+}
+
+WINBASEAPI HANDLE WINAPI CreateSemaphoreExA(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                            LONG lMaximumCount, LPCSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess)
+{
+    /* dwFlags is reserved and must be zero. */
+    if (dwFlags)
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    return create_semaphore(lpSemaphoreAttributes, lInitialCount, lMaximumCount, lpName, dwDesiredAccess);
+}
+
+WINBASEAPI HANDLE WINAPI CreateSemaphoreExW(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                            LONG lMaximumCount, LPCWSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess)
+{
+    WI_UTF8_ARG(name, lpName);
+    if (WI_UTF8_FAILED(name, lpName))
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    HANDLE h = CreateSemaphoreExA(lpSemaphoreAttributes, lInitialCount, lMaximumCount, name, dwFlags, dwDesiredAccess);
+    WI_UTF8_FREE(name);
+    return h;
+}
+
+WINBASEAPI HANDLE WINAPI OpenSemaphoreA(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCSTR lpName)
+{
+    return open_semaphore(dwDesiredAccess, bInheritHandle, lpName);
+}
+
+WINBASEAPI HANDLE WINAPI OpenSemaphoreW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName)
+{
+    WI_UTF8_ARG(name, lpName);
+    if (WI_UTF8_FAILED(name, lpName))
+        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
+    HANDLE h = open_semaphore(dwDesiredAccess, bInheritHandle, name);
+    WI_UTF8_FREE(name);
+    return h;
+}
+
+WINBASEAPI BOOL WINAPI ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCount)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(hSemaphore, WI_TYPE_SEMAPHORE, SEMAPHORE_MODIFY_STATE, &pin);
+    if (err)
+        return wi_fail_bool(err);
+    if (lReleaseCount <= 0) {
+        wi_handle_put(&pin);
+        return wi_fail_bool(ERROR_INVALID_PARAMETER);
+    }
+    struct semaphore_shared *s = sem(pin.obj);
+    uint32_t v = atomic_load(&s->w.word), count;
+    do {
+        count = v & COUNT_MASK;
+        /* Windows leaves the count unchanged when it would pass the maximum. */
+        if ((uint64_t)count + (uint32_t)lReleaseCount > s->maximum) {
+            wi_handle_put(&pin);
+            return wi_fail_bool(ERROR_TOO_MANY_POSTS);
+        }
+    } while (!atomic_compare_exchange_weak(&s->w.word, &v, v + (uint32_t)lReleaseCount));
+    wi_waitable_wake(&s->w);
+    wi_handle_put(&pin);
+    if (lpPreviousCount)
+        *lpPreviousCount = (LONG)count;
+    return TRUE;
+}
