@@ -108,24 +108,31 @@ static void fill_header(struct wi_object *obj, size_t size)
  * is the simple first step, see docs/design.md.) */
 DWORD wi_object_create_unnamed(struct wi_object *obj, size_t size)
 {
+    return wi_object_create_unnamed_sized(obj, size, size);
+}
+
+DWORD wi_object_create_unnamed_sized(struct wi_object *obj, size_t map_size, uint64_t file_size)
+{
     int fd = memfd_create(obj->ops->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return wi_error_from_errno(errno);
-    if (ftruncate(fd, (off_t)size) != 0) {
-        DWORD err = wi_error_from_errno(errno);
+    if (file_size < map_size)
+        file_size = map_size;
+    if (file_size > (uint64_t)INT64_MAX || ftruncate(fd, (off_t)file_size) != 0) {
+        DWORD err = file_size > (uint64_t)INT64_MAX ? ERROR_NOT_ENOUGH_MEMORY : wi_error_from_errno(errno);
         close(fd);
         return err;
     }
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
         DWORD err = wi_error_from_errno(errno);
         close(fd);
         return err;
     }
     obj->shared = p;
-    obj->shared_size = size;
+    obj->shared_size = map_size;
     obj->shared_fd = fd;
-    fill_header(obj, size);
+    fill_header(obj, map_size);
     return ERROR_SUCCESS;
 }
 

@@ -173,6 +173,11 @@ void wi_object_release(struct wi_object *obj);
  * initialised for ops->type. */
 DWORD wi_object_create_unnamed(struct wi_object *obj, size_t size);
 
+/* The same with a memfd of `file_size` bytes of which only the first
+ * `map_size` are mapped as shared state (file mappings keep their data
+ * after the state page). */
+DWORD wi_object_create_unnamed_sized(struct wi_object *obj, size_t map_size, uint64_t file_size);
+
 /* Named-object lookup for events, mutexes, semaphores, timers and mappings
  * (one namespace). `name` is UTF-8 as the caller passed it, with its Global\
  * or Local\ prefix. With `create`, a missing name is created with `size`
