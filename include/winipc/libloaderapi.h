@@ -3,7 +3,7 @@
 #define _LIBLOADERAPI_H_
 #include <minwinbase.h>
 WINIPC_BEGIN_DECLS
-#if __SIZEOF_WCHAR__ == 2
+#if __SIZEOF_WCHAR_T__ == 2
 #define GetModuleFileNameW GetModuleFileNameW16
 #define GetModuleHandleW GetModuleHandleW16
 #endif

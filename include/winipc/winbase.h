@@ -22,7 +22,7 @@
 
 WINIPC_BEGIN_DECLS
 
-#if __SIZEOF_WCHAR__ == 2
+#if __SIZEOF_WCHAR_T__ == 2
 #define FormatMessageW FormatMessageW16
 #endif
 
