@@ -18,6 +18,7 @@
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
+#include "process.h"
 #include "security.h"
 #include "wait.h"
 
@@ -237,6 +238,11 @@ WINBASEAPI BOOL WINAPI GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode)
         wi_handle_put(&pin);
         return wi_fail_bool(ERROR_NOACCESS);
     }
+    if (pin.obj->ops == &wi_remote_thread_ops) { /* a child's main thread (process.c) */
+        err = wi_remote_thread_exit_code(pin.obj, lpExitCode);
+        wi_handle_put(&pin);
+        return wi_result_bool(err);
+    }
     struct thread *t = as_thread(pin.obj);
     *lpExitCode = atomic_load(&t->w.word) ? t->exit_code : STILL_ACTIVE;
     wi_handle_put(&pin);
@@ -251,6 +257,11 @@ WINBASEAPI DWORD WINAPI GetThreadId(HANDLE Thread)
         wi_set_last_error(err);
         return 0;
     }
+    if (pin.obj->ops == &wi_remote_thread_ops) { /* a child's main thread (process.c) */
+        DWORD id = wi_remote_thread_id(pin.obj);
+        wi_handle_put(&pin);
+        return id;
+    }
     struct thread *t = as_thread(pin.obj);
     wait_tid(t);
     DWORD tid = (DWORD)t->tid;
@@ -260,8 +271,8 @@ WINBASEAPI DWORD WINAPI GetThreadId(HANDLE Thread)
 
 /* Resumes a thread created with CREATE_SUSPENDED. Returns the previous
  * suspend count (1 → the thread now runs; 0 → it was not suspended). Thread
- * handles of other processes (CREATE_SUSPENDED processes) are resolved by
- * process.c's wi_process_resume hook. */
+ * handles of other processes (PROCESS_INFORMATION.hThread of a
+ * CREATE_SUSPENDED child) are resumed by process.c. */
 WINBASEAPI DWORD WINAPI ResumeThread(HANDLE hThread)
 {
     struct wi_pin pin;
@@ -269,6 +280,16 @@ WINBASEAPI DWORD WINAPI ResumeThread(HANDLE hThread)
     if (err) {
         wi_set_last_error(err);
         return (DWORD)-1;
+    }
+    if (pin.obj->ops == &wi_remote_thread_ops) {
+        DWORD previous;
+        err = wi_remote_thread_resume(pin.obj, &previous);
+        wi_handle_put(&pin);
+        if (err) {
+            wi_set_last_error(err);
+            return (DWORD)-1;
+        }
+        return previous;
     }
     struct thread *t = as_thread(pin.obj);
     uint32_t n = atomic_load(&t->suspend_count);

@@ -90,6 +90,7 @@ WINBASEAPI __attribute__((noreturn)) void WINAPI ExitProcess(UINT uExitCode);
 WINBASEAPI void WINAPI GetStartupInfoA(LPSTARTUPINFOA lpStartupInfo);
 WINBASEAPI void WINAPI GetStartupInfoW(LPSTARTUPINFOW lpStartupInfo);
 WINBASEAPI BOOL WINAPI ProcessIdToSessionId(DWORD dwProcessId, DWORD *pSessionId);
+WINBASEAPI DWORD WINAPI GetPriorityClass(HANDLE hProcess);
 
 #ifdef UNICODE
 #define CreateProcess CreateProcessW
