@@ -4,7 +4,7 @@
 #include <minwinbase.h>
 WINIPC_BEGIN_DECLS
 
-#if __SIZEOF_WCHAR__ == 2
+#if __SIZEOF_WCHAR_T__ == 2
 #define CreateProcessW CreateProcessW16
 #define GetStartupInfoW GetStartupInfoW16
 #endif

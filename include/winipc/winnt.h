@@ -17,7 +17,7 @@ typedef const WCHAR *LPCWCH, *PCWCH, *LPCWSTR, *PCWSTR;
 typedef CHAR *PCHAR, *LPCH, *PCH, *NPSTR, *LPSTR, *PSTR;
 typedef const CHAR *LPCCH, *PCCH, *LPCSTR, *PCSTR;
 
-#if defined(UNICODE) || defined(_UNICODE)
+#ifdef UNICODE /* as in the SDK: _UNICODE only concerns <tchar.h> */
 typedef WCHAR TCHAR, TBYTE;
 #define __TEXT(q) L##q
 #else
