@@ -119,6 +119,19 @@ struct wi_object_ops {
     DWORD (*write)(struct wi_object *obj, const void *buf, DWORD len, DWORD *done);
     DWORD (*flush)(struct wi_object *obj);
 
+    /* ReadFile/WriteFile with an OVERLAPPED (io.c is the only caller; it has
+     * already set ov->Internal to STATUS_PENDING and reset ov->hEvent).
+     * Return 0 when the transfer completed (*done = bytes), the Win32 error
+     * it completed with, or ERROR_IO_PENDING when it goes on in the
+     * background: the type then finishes `ov` later with
+     * wi_overlapped_complete() (io.h). io.c completes `ov` itself in the
+     * first two cases. A type without overlapped I/O of its own uses
+     * wi_sync_read_overlapped/wi_sync_write_overlapped: a synchronous
+     * transfer through read/write, completed at once, as Windows allows.
+     * NULL (tables written before these slots existed) means the same. */
+    DWORD (*read_overlapped)(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
+    DWORD (*write_overlapped)(struct wi_object *obj, const void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
+
     /* The Linux fd that stands for this object as a process's standard
      * handle (STARTUPINFO redirection), or -1. */
     int (*std_fd)(struct wi_object *obj);
@@ -141,6 +154,8 @@ DWORD wi_no_wait_prepare(struct wi_object *obj);
 DWORD wi_no_read(struct wi_object *obj, void *buf, DWORD len, DWORD *done);
 DWORD wi_no_write(struct wi_object *obj, const void *buf, DWORD len, DWORD *done);
 DWORD wi_no_flush(struct wi_object *obj);
+DWORD wi_sync_read_overlapped(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);   /* io.c */
+DWORD wi_sync_write_overlapped(struct wi_object *obj, const void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
 int wi_no_std_fd(struct wi_object *obj);
 DWORD wi_no_export_fds(struct wi_object *obj, int *fds, unsigned *nfds, void *blob, unsigned *blob_len);
 DWORD wi_no_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len, struct wi_object **out);
