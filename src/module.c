@@ -238,8 +238,10 @@ WINBASEAPI DWORD WINAPI GetModuleFileNameW(HMODULE hModule, LPWSTR lpFilename, D
         wi_utf8_to_wide_buf(m.path, lpFilename, nSize);
         return (DWORD)len;
     }
-    if (lpFilename && nSize)
-        wi_utf8_to_wide_buf(m.path, lpFilename, nSize); /* nSize - 1 characters and a NUL */
+    if (lpFilename && nSize) {
+        wi_utf8_to_wide_buf(m.path, lpFilename, nSize); /* nSize - 1 characters... */
+        lpFilename[nSize - 1] = 0;                      /* ...and a NUL */
+    }
     wi_set_last_error(ERROR_INSUFFICIENT_BUFFER);
     return nSize;
 }
