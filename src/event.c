@@ -112,6 +112,14 @@ static void event_pulse(struct event_shared *e)
 
 static DWORD event_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len, struct wi_object **out);
 
+static DWORD event_signal(struct wi_object *obj, DWORD access)
+{
+    if (!(access & EVENT_MODIFY_STATE))
+        return ERROR_ACCESS_DENIED;
+    event_set(ev(obj));
+    return ERROR_SUCCESS;
+}
+
 const struct wi_object_ops wi_event_ops = {
     .name = "Event",
     .type = WI_TYPE_EVENT,
@@ -121,6 +129,7 @@ const struct wi_object_ops wi_event_ops = {
     .try_satisfy = event_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = true,
+    .signal = event_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,

@@ -139,6 +139,12 @@ static DWORD mutex_wait_prepare(struct wi_object *obj)
 }
 
 static DWORD mutex_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len, struct wi_object **out);
+static DWORD mutex_release(struct wi_object *obj);
+
+static DWORD mutex_signal(struct wi_object *obj, DWORD access)
+{
+    return mutex_release(obj);
+}
 
 const struct wi_object_ops wi_mutex_ops = {
     .name = "Mutant",
@@ -149,6 +155,7 @@ const struct wi_object_ops wi_mutex_ops = {
     .try_satisfy = mutex_try_satisfy,
     .wait_prepare = mutex_wait_prepare,
     .consumable = true,
+    .signal = mutex_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,

@@ -30,6 +30,11 @@ DWORD wi_no_wait_prepare(struct wi_object *obj)
     return INFINITE;
 }
 
+DWORD wi_no_signal(struct wi_object *obj, DWORD access)
+{
+    return ERROR_INVALID_HANDLE;
+}
+
 /* ReadFile/WriteFile on an object that is not a file: Windows fails the
  * call with ERROR_INVALID_HANDLE (the handle is not a file handle). */
 DWORD wi_no_read(struct wi_object *obj, void *buf, DWORD len, DWORD *done)

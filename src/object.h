@@ -113,6 +113,11 @@ struct wi_object_ops {
      * once signaled, stays so and needs no lock. */
     bool consumable;
 
+    /* SignalObjectAndWait's signal: SetEvent, ReleaseMutex or
+     * ReleaseSemaphore(1), with the rights the handle holds; other types
+     * give ERROR_INVALID_HANDLE (wi_no_signal), as Windows does. */
+    DWORD (*signal)(struct wi_object *obj, DWORD access);
+
     /* I/O through ReadFile/WriteFile/FlushFileBuffers (files, pipes, ...).
      * Return a Win32 error code; *done receives the byte count. */
     DWORD (*read)(struct wi_object *obj, void *buf, DWORD len, DWORD *done);
@@ -151,6 +156,7 @@ struct wi_object_ops {
 struct wi_waitable *wi_no_waitable(struct wi_object *obj);
 DWORD wi_no_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned mode);
 DWORD wi_no_wait_prepare(struct wi_object *obj);
+DWORD wi_no_signal(struct wi_object *obj, DWORD access);
 DWORD wi_no_read(struct wi_object *obj, void *buf, DWORD len, DWORD *done);
 DWORD wi_no_write(struct wi_object *obj, const void *buf, DWORD len, DWORD *done);
 DWORD wi_no_flush(struct wi_object *obj);

@@ -51,6 +51,14 @@ static DWORD semaphore_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsi
 
 static DWORD semaphore_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len,
                               struct wi_object **out);
+static DWORD semaphore_release(struct wi_object *obj, uint32_t n, uint32_t *previous);
+
+static DWORD semaphore_signal(struct wi_object *obj, DWORD access)
+{
+    if (!(access & SEMAPHORE_MODIFY_STATE))
+        return ERROR_ACCESS_DENIED;
+    return semaphore_release(obj, 1, NULL);
+}
 
 const struct wi_object_ops wi_semaphore_ops = {
     .name = "Semaphore",
@@ -61,6 +69,7 @@ const struct wi_object_ops wi_semaphore_ops = {
     .try_satisfy = semaphore_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = true,
+    .signal = semaphore_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
@@ -85,6 +94,22 @@ static void semaphore_init(struct wi_object *obj, void *arg)
     struct semaphore_init *in = arg;
     sem(obj)->maximum = (uint32_t)in->maximum;
     atomic_store(&sem(obj)->w.word, (uint32_t)in->initial);
+}
+
+/* Add n to the count unless that passes the maximum (Windows then leaves the
+ * count unchanged: ERROR_TOO_MANY_POSTS). */
+static DWORD semaphore_release(struct wi_object *obj, uint32_t n, uint32_t *previous)
+{
+    struct semaphore_shared *s = sem(obj);
+    uint32_t v = atomic_load(&s->w.word);
+    do {
+        if ((uint64_t)(v & COUNT_MASK) + n > s->maximum)
+            return ERROR_TOO_MANY_POSTS;
+    } while (!atomic_compare_exchange_weak(&s->w.word, &v, v + n));
+    wi_waitable_wake(&s->w);
+    if (previous)
+        *previous = v & COUNT_MASK;
+    return ERROR_SUCCESS;
 }
 
 /* --- Win32 entry points ------------------------------------------------------ */
@@ -205,18 +230,11 @@ WINBASEAPI BOOL WINAPI ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, L
         wi_handle_put(&pin);
         return wi_fail_bool(ERROR_INVALID_PARAMETER);
     }
-    struct semaphore_shared *s = sem(pin.obj);
-    uint32_t v = atomic_load(&s->w.word), count;
-    do {
-        count = v & COUNT_MASK;
-        /* Windows leaves the count unchanged when it would pass the maximum. */
-        if ((uint64_t)count + (uint32_t)lReleaseCount > s->maximum) {
-            wi_handle_put(&pin);
-            return wi_fail_bool(ERROR_TOO_MANY_POSTS);
-        }
-    } while (!atomic_compare_exchange_weak(&s->w.word, &v, v + (uint32_t)lReleaseCount));
-    wi_waitable_wake(&s->w);
+    uint32_t count;
+    err = semaphore_release(pin.obj, (uint32_t)lReleaseCount, &count);
     wi_handle_put(&pin);
+    if (err)
+        return wi_fail_bool(err);
     if (lpPreviousCount)
         *lpPreviousCount = (LONG)count;
     return TRUE;

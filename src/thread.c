@@ -12,7 +12,11 @@
  *   w.word     0 running, 1 exited; written once by the exiting thread
  *   tid        the Linux thread id, published by the thread itself (tid_ready
  *              is the futex word CreateThread/GetThreadId wait on)
- *   exit_code  written by the thread before w.word */
+ *   exit_code  written by the thread before w.word
+ *   apc_*      user APCs queued to the thread (QueueUserAPC, completion
+ *              routines). Any thread of the process appends under apc_lock
+ *              and bumps apc_w.word; only the thread itself runs them, in an
+ *              alertable wait (wait.c). */
 #include "thread.h"
 
 #include "error.h"
@@ -39,6 +43,15 @@ struct thread {
     LPTHREAD_START_ROUTINE start;
     void *param;
     _Atomic uint32_t suspend_count; /* CREATE_SUSPENDED: the thread waits while > 0 */
+    pthread_mutex_t apc_lock;
+    struct apc *apc_head, *apc_tail;
+    struct wi_waitable apc_w;
+};
+
+struct apc {
+    void (*fn)(ULONG_PTR);
+    ULONG_PTR data;
+    struct apc *next;
 };
 
 static pthread_key_t self_key;
@@ -60,6 +73,8 @@ static DWORD thread_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigne
     return atomic_load(&as_thread(obj)->w.word) ? WAIT_OBJECT_0 : WAIT_TIMEOUT;
 }
 
+static void thread_destroy(struct wi_object *obj);
+
 const struct wi_object_ops wi_thread_ops = {
     .name = "Thread",
     .type = WI_TYPE_THREAD,
@@ -71,13 +86,14 @@ const struct wi_object_ops wi_thread_ops = {
     .try_satisfy = thread_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
     .std_fd = wi_no_std_fd,
     .export_fds = wi_no_export_fds,
     .import = wi_no_import,
-    .destroy = wi_no_destroy,
+    .destroy = thread_destroy,
 };
 
 /* Runs when any thread with an object ends. */
@@ -107,11 +123,24 @@ static void publish_self(struct thread *t)
     pthread_setspecific(self_key, t);
 }
 
+static void thread_destroy(struct wi_object *obj)
+{
+    struct thread *t = as_thread(obj);
+    /* APCs never run (the thread ended first) are dropped, as on Windows. */
+    for (struct apc *a = t->apc_head, *next; a; a = next) {
+        next = a->next;
+        free(a);
+    }
+    pthread_mutex_destroy(&t->apc_lock);
+}
+
 static struct thread *thread_new(void)
 {
     struct thread *t = wi_object_alloc(&wi_thread_ops, sizeof *t);
-    if (t)
+    if (t) {
         t->exit_code = STILL_ACTIVE;
+        pthread_mutex_init(&t->apc_lock, NULL);
+    }
     return t;
 }
 
@@ -125,6 +154,62 @@ struct wi_object *wi_thread_current(void)
     }
     wi_object_ref(&self->obj);
     return &self->obj;
+}
+
+DWORD wi_thread_queue_apc(struct wi_object *thread, void (*fn)(ULONG_PTR), ULONG_PTR data)
+{
+    struct thread *t = as_thread(thread);
+    if (atomic_load(&t->w.word))
+        return ERROR_GEN_FAILURE; /* the thread has ended */
+    struct apc *a = malloc(sizeof *a);
+    if (!a)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    a->fn = fn;
+    a->data = data;
+    a->next = NULL;
+    pthread_mutex_lock(&t->apc_lock);
+    if (t->apc_tail)
+        t->apc_tail->next = a;
+    else
+        t->apc_head = a;
+    t->apc_tail = a;
+    pthread_mutex_unlock(&t->apc_lock);
+    atomic_fetch_add(&t->apc_w.word, 1);
+    wi_waitable_wake(&t->apc_w);
+    return ERROR_SUCCESS;
+}
+
+struct wi_waitable *wi_thread_apc_waitable(void)
+{
+    struct wi_object *obj = wi_thread_current(); /* creates the object once */
+    if (!obj)
+        return NULL;
+    struct wi_waitable *w = &as_thread(obj)->apc_w;
+    wi_object_release(obj); /* the thread's own reference keeps it alive */
+    return w;
+}
+
+bool wi_thread_run_apcs(void)
+{
+    struct thread *t = self;
+    bool ran = false;
+    if (!t)
+        return false;
+    for (;;) {
+        pthread_mutex_lock(&t->apc_lock);
+        struct apc *a = t->apc_head;
+        if (a) {
+            t->apc_head = a->next;
+            if (!t->apc_head)
+                t->apc_tail = NULL;
+        }
+        pthread_mutex_unlock(&t->apc_lock);
+        if (!a)
+            return ran;
+        a->fn(a->data);
+        free(a);
+        ran = true;
+    }
 }
 
 static void *thread_main(void *arg)
@@ -305,4 +390,23 @@ WINBASEAPI BOOL WINAPI SwitchToThread(void)
 {
     sched_yield();
     return TRUE;
+}
+
+WINBASEAPI DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData)
+{
+    struct wi_pin pin;
+    if (!pfnAPC) {
+        wi_set_last_error(ERROR_INVALID_PARAMETER);
+        return 0;
+    }
+    DWORD err = wi_handle_get(hThread, WI_TYPE_THREAD, THREAD_SET_CONTEXT, &pin);
+    if (!err)
+        err = wi_thread_queue_apc(pin.obj, pfnAPC, dwData);
+    if (pin.obj)
+        wi_handle_put(&pin);
+    if (err) {
+        wi_set_last_error(err);
+        return 0;
+    }
+    return 1;
 }

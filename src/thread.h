@@ -7,4 +7,14 @@
 
 extern const struct wi_object_ops wi_thread_ops;
 
+/* Queue a user APC to `thread` (a thread object of this process). */
+DWORD wi_thread_queue_apc(struct wi_object *thread, void (*fn)(ULONG_PTR), ULONG_PTR data);
+
+/* The calling thread's APC word: bumped whenever an APC is queued to it.
+ * Alertable waits sleep on it as well as on their objects. */
+struct wi_waitable *wi_thread_apc_waitable(void);
+
+/* Run the calling thread's queued APCs; true if any ran. */
+bool wi_thread_run_apcs(void);
+
 #endif

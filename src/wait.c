@@ -14,6 +14,7 @@
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -88,10 +89,23 @@ static bool capped_deadline(const struct timespec *deadline, DWORD cap, struct t
     return true;
 }
 
-static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms)
+/* Alertable waits also sleep on the thread's APC word (thread.c), as the
+ * last entry of the futex vector. */
+static unsigned add_apc_word(bool alertable, unsigned count, _Atomic uint32_t **words, struct wi_waitable **w)
 {
-    _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS];
-    uint32_t vals[MAXIMUM_WAIT_OBJECTS];
+    if (!alertable)
+        return count;
+    w[count] = wi_thread_apc_waitable();
+    if (!w[count])
+        return count;
+    words[count] = &w[count]->word;
+    return count + 1;
+}
+
+static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms, bool alertable)
+{
+    _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS + 1];
+    uint32_t vals[MAXIMUM_WAIT_OBJECTS + 1];
     uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
     struct timespec ts, *deadline = NULL, sleep_until;
     DWORD r;
@@ -102,19 +116,24 @@ static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitabl
     deadline = ms == 0 ? NULL : wi_deadline(ms, &ts);
     for (unsigned i = 0; i < count; i++)
         words[i] = &w[i]->word;
+    unsigned nwords = add_apc_word(alertable, count, words, w);
 
     for (;;) {
         DWORD cap = prepare_all(count, objs);
-        for (unsigned i = 0; i < count; i++)
+        for (unsigned i = 0; i < nwords; i++)
             vals[i] = atomic_load(words[i]);
         r = try_any(count, objs, cookies);
-        if (r != WAIT_TIMEOUT || ms == 0)
+        if (r != WAIT_TIMEOUT)
+            return r;
+        if (alertable && wi_thread_run_apcs())
+            return WAIT_IO_COMPLETION;
+        if (ms == 0)
             return r;
         bool capped = capped_deadline(deadline, cap, &sleep_until);
-        for (unsigned i = 0; i < count; i++)
+        for (unsigned i = 0; i < nwords; i++)
             atomic_fetch_add(&w[i]->waiters, 1);
-        int wr = wi_futex_waitv(words, vals, count, (deadline || capped) ? &sleep_until : NULL);
-        for (unsigned i = 0; i < count; i++)
+        int wr = wi_futex_waitv(words, vals, nwords, (deadline || capped) ? &sleep_until : NULL);
+        for (unsigned i = 0; i < nwords; i++)
             atomic_fetch_sub(&w[i]->waiters, 1);
         if (wr == -ETIMEDOUT && !capped)
             return try_any(count, objs, cookies); /* a last look at the deadline */
@@ -152,10 +171,10 @@ static void unlock_words(unsigned n, const unsigned *order, struct wi_waitable *
  * then all objects are checked and, if all are signaled, all consumed,
  * before the locks are released. A lock held by another wait-all makes us
  * release ours and sleep until it changes (no deadlock, no spinning). */
-static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms)
+static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitable **w, DWORD ms, bool alertable)
 {
-    _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS];
-    uint32_t vals[MAXIMUM_WAIT_OBJECTS];
+    _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS + 1];
+    uint32_t vals[MAXIMUM_WAIT_OBJECTS + 1];
     uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
     unsigned order[MAXIMUM_WAIT_OBJECTS], nlock = 0;
     struct timespec ts, *deadline = ms == 0 || ms == INFINITE ? NULL : wi_deadline(ms, &ts), sleep_until;
@@ -172,6 +191,7 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
         }
         order[k] = i;
     }
+    unsigned nwords = add_apc_word(alertable, count, words, w);
 
     for (bool first = true;; first = false) {
         DWORD cap = first ? INFINITE : prepare_all(count, objs);
@@ -190,8 +210,8 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
             vals[i] = v; /* the unlocked value: what the word returns to */
         }
         if (busy < 0) {
-            for (unsigned i = 0; i < count; i++)
-                if (!objs[i]->ops->consumable)
+            for (unsigned i = 0; i < nwords; i++)
+                if (i >= count || !objs[i]->ops->consumable)
                     vals[i] = atomic_load(words[i]);
             bool all = true;
             for (unsigned i = 0; i < count && all; i++) {
@@ -214,6 +234,8 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
          * the word holds once our locks are gone, so a change made after it
          * was read ends the sleep at once. */
         unlock_words(held, order, w);
+        if (alertable && wi_thread_run_apcs())
+            return WAIT_IO_COMPLETION;
         if (first)
             continue; /* arm the owners' death watches, then check again */
         if (ms == 0) {
@@ -224,13 +246,13 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
         }
         bool capped = capped_deadline(deadline, cap, &sleep_until);
         int wr;
-        for (unsigned i = 0; i < count; i++)
+        for (unsigned i = 0; i < nwords; i++)
             atomic_fetch_add(&w[i]->waiters, 1);
         if (busy >= 0)
             wr = wi_futex_waitv(&words[busy], &vals[busy], 1, (deadline || capped) ? &sleep_until : NULL);
         else
-            wr = wi_futex_waitv(words, vals, count, (deadline || capped) ? &sleep_until : NULL);
-        for (unsigned i = 0; i < count; i++)
+            wr = wi_futex_waitv(words, vals, nwords, (deadline || capped) ? &sleep_until : NULL);
+        for (unsigned i = 0; i < nwords; i++)
             atomic_fetch_sub(&w[i]->waiters, 1);
         if (wr == -ETIMEDOUT && !capped) {
             ms = 0; /* one last look, without sleeping */
@@ -239,9 +261,10 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
     }
 }
 
-DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all_flag, DWORD ms, DWORD *err)
+DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all_flag, DWORD ms, bool alertable,
+                      DWORD *err)
 {
-    struct wi_waitable *w[MAXIMUM_WAIT_OBJECTS];
+    struct wi_waitable *w[MAXIMUM_WAIT_OBJECTS + 1];
 
     *err = ERROR_SUCCESS;
     for (unsigned i = 0; i < count; i++) {
@@ -254,42 +277,45 @@ DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all_fla
         }
     }
     if (wait_all_flag && count > 1)
-        return wait_all(count, objs, w, ms);
-    return wait_any(count, objs, w, ms);
+        return wait_all(count, objs, w, ms, alertable);
+    return wait_any(count, objs, w, ms, alertable);
 }
 
 /* --- Win32 entry points ---------------------------------------------------- */
 
-static DWORD wait_handles(DWORD count, const HANDLE *handles, BOOL wait_all, DWORD ms)
+/* Pin the handles (SYNCHRONIZE needed on each) and check Windows' argument
+ * rules. On success the caller must wi_handle_put every pin. */
+static DWORD pin_handles(DWORD count, const HANDLE *handles, BOOL wait_all, struct wi_pin *pins,
+                         struct wi_object **objs, unsigned *got)
+{
+    DWORD err = ERROR_SUCCESS;
+    *got = 0;
+    if (count == 0 || count > MAXIMUM_WAIT_OBJECTS)
+        return ERROR_INVALID_PARAMETER;
+    if (!handles)
+        return ERROR_NOACCESS;
+    for (; *got < count; (*got)++) {
+        err = wi_handle_get(handles[*got], WI_TYPE_NONE, SYNCHRONIZE, &pins[*got]);
+        if (err)
+            return err;
+        objs[*got] = pins[*got].obj;
+    }
+    /* The same object twice in a wait-all: ERROR_INVALID_PARAMETER. */
+    if (wait_all && count > 1)
+        for (unsigned i = 0; i < count; i++)
+            for (unsigned j = i + 1; j < count; j++)
+                if (objs[i] == objs[j])
+                    return ERROR_INVALID_PARAMETER;
+    return ERROR_SUCCESS;
+}
+
+static DWORD wait_handles(DWORD count, const HANDLE *handles, BOOL wait_all, DWORD ms, BOOL alertable)
 {
     struct wi_pin pins[MAXIMUM_WAIT_OBJECTS];
     struct wi_object *objs[MAXIMUM_WAIT_OBJECTS];
-    DWORD err = ERROR_SUCCESS, r;
-    unsigned got = 0;
-
-    if (count == 0 || count > MAXIMUM_WAIT_OBJECTS) {
-        wi_set_last_error(ERROR_INVALID_PARAMETER);
-        return WAIT_FAILED;
-    }
-    if (!handles) {
-        wi_set_last_error(ERROR_NOACCESS);
-        return WAIT_FAILED;
-    }
-    for (; got < count; got++) {
-        /* Waiting needs SYNCHRONIZE on every handle. */
-        err = wi_handle_get(handles[got], WI_TYPE_NONE, SYNCHRONIZE, &pins[got]);
-        if (err)
-            break;
-        objs[got] = pins[got].obj;
-    }
-    if (!err && wait_all && count > 1) {
-        /* The same object twice in a wait-all: ERROR_INVALID_PARAMETER. */
-        for (unsigned i = 0; i < count && !err; i++)
-            for (unsigned j = i + 1; j < count && !err; j++)
-                if (objs[i] == objs[j])
-                    err = ERROR_INVALID_PARAMETER;
-    }
-    r = err ? WAIT_FAILED : wi_wait_objects(count, objs, wait_all, ms, &err);
+    unsigned got;
+    DWORD err = pin_handles(count, handles, wait_all, pins, objs, &got), r;
+    r = err ? WAIT_FAILED : wi_wait_objects(count, objs, wait_all, ms, alertable, &err);
     for (unsigned i = 0; i < got; i++)
         wi_handle_put(&pins[i]);
     if (r == WAIT_FAILED)
@@ -299,43 +325,76 @@ static DWORD wait_handles(DWORD count, const HANDLE *handles, BOOL wait_all, DWO
 
 WINBASEAPI DWORD WINAPI WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds)
 {
-    return wait_handles(1, &hHandle, FALSE, dwMilliseconds);
+    return wait_handles(1, &hHandle, FALSE, dwMilliseconds, FALSE);
 }
 
-/* bAlertable: an alertable wait also returns WAIT_IO_COMPLETION when an APC
- * was queued to the thread. No API to queue APCs exists yet (QueueUserAPC
- * comes with the synchronization issue), so none can be pending and the
- * alertable wait is exactly the plain one. */
 WINBASEAPI DWORD WINAPI WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertable)
 {
-    return wait_handles(1, &hHandle, FALSE, dwMilliseconds);
+    return wait_handles(1, &hHandle, FALSE, dwMilliseconds, bAlertable);
 }
 
 WINBASEAPI DWORD WINAPI WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll,
                                                DWORD dwMilliseconds)
 {
-    return wait_handles(nCount, lpHandles, bWaitAll, dwMilliseconds);
+    return wait_handles(nCount, lpHandles, bWaitAll, dwMilliseconds, FALSE);
 }
 
 WINBASEAPI DWORD WINAPI WaitForMultipleObjectsEx(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll,
                                                  DWORD dwMilliseconds, BOOL bAlertable)
 {
-    return wait_handles(nCount, lpHandles, bWaitAll, dwMilliseconds);
+    return wait_handles(nCount, lpHandles, bWaitAll, dwMilliseconds, bAlertable);
+}
+
+/* Signal one object, then wait on another. Every state change made in
+ * reaction to the signal is seen by the wait (states persist until consumed);
+ * the one exception is a PulseEvent of the waited event issued before this
+ * thread is registered as a waiter, which Windows documents as unreliable
+ * for the same reason. */
+WINBASEAPI DWORD WINAPI SignalObjectAndWait(HANDLE hObjectToSignal, HANDLE hObjectToWaitOn, DWORD dwMilliseconds,
+                                            BOOL bAlertable)
+{
+    struct wi_pin sig, wait;
+    DWORD err = wi_handle_get(hObjectToSignal, WI_TYPE_NONE, 0, &sig), r = WAIT_FAILED;
+    if (err) {
+        wi_set_last_error(err);
+        return WAIT_FAILED;
+    }
+    err = wi_handle_get(hObjectToWaitOn, WI_TYPE_NONE, SYNCHRONIZE, &wait);
+    if (!err) {
+        err = sig.obj->ops->signal(sig.obj, sig.access);
+        if (!err)
+            r = wi_wait_objects(1, &wait.obj, false, dwMilliseconds, bAlertable, &err);
+        wi_handle_put(&wait);
+    }
+    wi_handle_put(&sig);
+    if (r == WAIT_FAILED)
+        wi_set_last_error(err);
+    return r;
 }
 
 WINBASEAPI DWORD WINAPI SleepEx(DWORD dwMilliseconds, BOOL bAlertable)
 {
     struct timespec ts, *deadline = wi_deadline(dwMilliseconds, &ts);
-    if (dwMilliseconds == 0) {
-        sched_yield();
-        return 0;
+    struct wi_waitable *apc = bAlertable ? wi_thread_apc_waitable() : NULL;
+    _Atomic uint32_t never = 0, *word = apc ? &apc->word : &never;
+    for (;;) {
+        uint32_t v = atomic_load(word);
+        if (apc && wi_thread_run_apcs())
+            return WAIT_IO_COMPLETION;
+        if (dwMilliseconds == 0) {
+            sched_yield();
+            return 0;
+        }
+        if (apc)
+            atomic_fetch_add(&apc->waiters, 1);
+        int r = wi_futex_wait(word, v, deadline);
+        if (apc)
+            atomic_fetch_sub(&apc->waiters, 1);
+        if (r == ETIMEDOUT)
+            return 0;
+        /* Woken by an APC, interrupted, or spurious: look again; the
+         * absolute deadline keeps the total sleep exact. */
     }
-    /* Sleep on a private word nobody wakes; EINTR restarts with the same
-     * absolute deadline. */
-    _Atomic uint32_t never = 0;
-    while (wi_futex_wait(&never, 0, deadline) != ETIMEDOUT)
-        ;
-    return 0;
 }
 
 WINBASEAPI void WINAPI Sleep(DWORD dwMilliseconds)

@@ -10,9 +10,10 @@
 /* Absolute CLOCK_MONOTONIC deadline `ms` from now; NULL for INFINITE. */
 struct timespec *wi_deadline(DWORD ms, struct timespec *ts);
 
-/* Wait for any one of `objs` (wait-all: see wait.c). Returns WAIT_OBJECT_0+i,
- * WAIT_ABANDONED_0+i, WAIT_TIMEOUT, or WAIT_FAILED with *err set. */
-DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all, DWORD ms, DWORD *err);
+/* Wait for any one of `objs`, or all of them atomically. Returns
+ * WAIT_OBJECT_0+i, WAIT_ABANDONED_0+i, WAIT_TIMEOUT, WAIT_IO_COMPLETION
+ * (alertable: APCs ran), or WAIT_FAILED with *err set. */
+DWORD wi_wait_objects(unsigned count, struct wi_object **objs, bool wait_all, DWORD ms, bool alertable, DWORD *err);
 
 /* Wake every thread sleeping on `w` if there is one. Signalers call this after
  * changing w->word; the check of `waiters` costs no syscall when nobody waits. */
