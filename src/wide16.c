@@ -31,32 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* W functions that no file of the library defines yet are referenced weakly,
- * so the library still links (-z defs) while their area is being written; a
- * W16 entry point whose W function is missing fails with
- * ERROR_CALL_NOT_IMPLEMENTED. Remove a line as soon as its W function lands:
- * a weak reference does not pull the defining object out of libwinipc.a.
- * .ci/wide16-check fails while this list is stale or non-empty. */
-#pragma weak CreateFileW
-#pragma weak CreateProcessW
-#pragma weak DeleteFileW
-#pragma weak GetCommandLineW
-#pragma weak GetCurrentDirectoryW
-#pragma weak GetEnvironmentVariableW
-#pragma weak GetModuleFileNameW
-#pragma weak GetModuleHandleW
-#pragma weak GetStartupInfoW
-#pragma weak GetTempFileNameW
-#pragma weak GetTempPathW
-#pragma weak SetCurrentDirectoryW
-#pragma weak SetEnvironmentVariableW
-
-static inline bool linked(void (*fn)(void))
-{
-    return fn != NULL;
-}
-#define LINKED(fn) linked((void (*)(void))(fn))
-
 /* ------------------------------------------------------------------ */
 /* Prototypes of the exported W16 symbols (the headers' names for them are
  * only visible to -fshort-wchar code). */
@@ -286,8 +260,6 @@ WINBASEAPI HANDLE WINAPI CreateFileW16(LPCWSTR16 lpFileName, DWORD dwDesiredAcce
                                        DWORD dwFlagsAndAttributes, HANDLE hTemplateFile)
 {
     wchar_t *name;
-    if (!LINKED(CreateFileW))
-        return wi_fail_invalid(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpFileName, &name))
         return wi_fail_invalid(ERROR_NOT_ENOUGH_MEMORY);
     HANDLE h = CreateFileW(name, dwDesiredAccess, dwShareMode, lpSecurityAttributes, dwCreationDisposition,
@@ -299,8 +271,6 @@ WINBASEAPI HANDLE WINAPI CreateFileW16(LPCWSTR16 lpFileName, DWORD dwDesiredAcce
 WINBASEAPI BOOL WINAPI DeleteFileW16(LPCWSTR16 lpFileName)
 {
     wchar_t *name;
-    if (!LINKED(DeleteFileW))
-        return wi_fail_bool(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpFileName, &name))
         return wi_fail_bool(ERROR_NOT_ENOUGH_MEMORY);
     BOOL ok = DeleteFileW(name);
@@ -311,8 +281,6 @@ WINBASEAPI BOOL WINAPI DeleteFileW16(LPCWSTR16 lpFileName)
 WINBASEAPI BOOL WINAPI SetEnvironmentVariableW16(LPCWSTR16 lpName, LPCWSTR16 lpValue)
 {
     wchar_t *name, *value = NULL;
-    if (!LINKED(SetEnvironmentVariableW))
-        return wi_fail_bool(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpName, &name) || !wide_arg(lpValue, &value)) {
         free(name);
         return wi_fail_bool(ERROR_NOT_ENOUGH_MEMORY);
@@ -326,8 +294,6 @@ WINBASEAPI BOOL WINAPI SetEnvironmentVariableW16(LPCWSTR16 lpName, LPCWSTR16 lpV
 WINBASEAPI BOOL WINAPI SetCurrentDirectoryW16(LPCWSTR16 lpPathName)
 {
     wchar_t *path;
-    if (!LINKED(SetCurrentDirectoryW))
-        return wi_fail_bool(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpPathName, &path))
         return wi_fail_bool(ERROR_NOT_ENOUGH_MEMORY);
     BOOL ok = SetCurrentDirectoryW(path);
@@ -338,8 +304,6 @@ WINBASEAPI BOOL WINAPI SetCurrentDirectoryW16(LPCWSTR16 lpPathName)
 WINBASEAPI HMODULE WINAPI GetModuleHandleW16(LPCWSTR16 lpModuleName)
 {
     wchar_t *name;
-    if (!LINKED(GetModuleHandleW))
-        return wi_fail_null(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpModuleName, &name))
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
     HMODULE h = GetModuleHandleW(name);
@@ -358,8 +322,6 @@ static DWORD call_temp_path(const struct getter *g, wchar_t *buf, DWORD size)
 WINBASEAPI DWORD WINAPI GetTempPathW16(DWORD nBufferLength, LPWSTR16 lpBuffer)
 {
     const struct getter g = {.call = call_temp_path};
-    if (!LINKED(GetTempPathW))
-        return fail_dword(ERROR_CALL_NOT_IMPLEMENTED);
     return put_or_size(&g, lpBuffer, nBufferLength);
 }
 
@@ -371,8 +333,6 @@ static DWORD call_current_directory(const struct getter *g, wchar_t *buf, DWORD 
 WINBASEAPI DWORD WINAPI GetCurrentDirectoryW16(DWORD nBufferLength, LPWSTR16 lpBuffer)
 {
     const struct getter g = {.call = call_current_directory};
-    if (!LINKED(GetCurrentDirectoryW))
-        return fail_dword(ERROR_CALL_NOT_IMPLEMENTED);
     return put_or_size(&g, lpBuffer, nBufferLength);
 }
 
@@ -385,8 +345,6 @@ WINBASEAPI DWORD WINAPI GetEnvironmentVariableW16(LPCWSTR16 lpName, LPWSTR16 lpB
 {
     struct getter g = {.call = call_environment_variable};
     wchar_t *name;
-    if (!LINKED(GetEnvironmentVariableW))
-        return fail_dword(ERROR_CALL_NOT_IMPLEMENTED);
     if (!wide_arg(lpName, &name))
         return fail_dword(ERROR_NOT_ENOUGH_MEMORY);
     g.name = name;
@@ -406,8 +364,6 @@ WINBASEAPI DWORD WINAPI GetModuleFileNameW16(HMODULE hModule, LPWSTR16 lpFilenam
     DWORD r, err;
     size_t n;
 
-    if (!LINKED(GetModuleFileNameW))
-        return fail_dword(ERROR_CALL_NOT_IMPLEMENTED);
     if (nSize == 0) { /* whatever the W function does with an empty buffer */
         wchar_t none[1];
         return GetModuleFileNameW(hModule, none, 0);
@@ -441,8 +397,6 @@ WINBASEAPI UINT WINAPI GetTempFileNameW16(LPCWSTR16 lpPathName, LPCWSTR16 lpPref
     WCHAR16 prefix16[4];
     size_t n;
 
-    if (!LINKED(GetTempFileNameW))
-        return fail_dword(ERROR_CALL_NOT_IMPLEMENTED);
     /* Windows' limits count UTF-16 units: the path may hold MAX_PATH - 14
      * of them (room for "\ppphhhh.tmp"), and the prefix gives its first three. */
     if (lpPathName) {
@@ -490,10 +444,6 @@ static void convert_command_line(void)
 WINBASEAPI LPWSTR16 WINAPI GetCommandLineW16(void)
 {
     static WCHAR16 empty[1];
-    if (!LINKED(GetCommandLineW)) {
-        wi_set_last_error(ERROR_CALL_NOT_IMPLEMENTED);
-        return empty;
-    }
     pthread_once(&command_line_once, convert_command_line);
     return command_line16 ? command_line16 : empty;
 }
@@ -518,10 +468,6 @@ static void convert_startup_strings(void)
 
 WINBASEAPI void WINAPI GetStartupInfoW16(LPSTARTUPINFOW lpStartupInfo)
 {
-    if (!LINKED(GetStartupInfoW)) {
-        wi_set_last_error(ERROR_CALL_NOT_IMPLEMENTED);
-        return;
-    }
     GetStartupInfoW(lpStartupInfo);
     if (!lpStartupInfo)
         return;
@@ -583,8 +529,6 @@ WINBASEAPI BOOL WINAPI CreateProcessW16(LPCWSTR16 lpApplicationName, LPWSTR16 lp
     bool ok = true;
     BOOL r = FALSE;
 
-    if (!LINKED(CreateProcessW))
-        return wi_fail_bool(ERROR_CALL_NOT_IMPLEMENTED);
     ok = wide_arg(lpApplicationName, &app) && wide_arg(lpCommandLine, &cmd) && wide_arg(lpCurrentDirectory, &dir);
     if (ok && lpStartupInfo) {
         memset(&ex, 0, sizeof ex);

@@ -2,10 +2,7 @@
 /* The *W16 entry points that -fshort-wchar callers link against (the headers
  * rename XxxW to XxxW16 when WCHAR is 16 bits). This file is built with the
  * normal 32-bit wchar_t, so it declares the W16 symbols itself and passes
- * UTF-16 literals. Counts are UTF-16 units: U+1F600 takes two.
- *
- * Where a W function has not landed in the library yet its W16 entry point
- * fails with ERROR_CALL_NOT_IMPLEMENTED and the checks are skipped. */
+ * UTF-16 literals. Counts are UTF-16 units: U+1F600 takes two. */
 #include "test.h"
 
 #include <stdint.h>
@@ -81,18 +78,6 @@ static void utf16_from_utf8(const char *s, W16 *out, size_t cap)
         }
     }
     out[n] = 0;
-}
-
-/* A W16 call that failed because its W function is not in the library yet:
- * report the group as skipped. */
-static int not_yet(int failed, const char *what)
-{
-    if (!failed || GetLastError() != ERROR_CALL_NOT_IMPLEMENTED)
-        return 0;
-    char name[160];
-    snprintf(name, sizeof name, "%s # SKIP its W function is not in the library yet", what);
-    t_report(1, __FILE__, __LINE__, name, NULL);
-    return 1;
 }
 
 static void test_events(void)
@@ -237,8 +222,6 @@ static void test_environment(void)
     DWORD r;
 
     BOOL ok = SetEnvironmentVariableW16(U("WINIPC_W16_VAR"), U("x" SMILE "y"));
-    if (not_yet(!ok, "Set/GetEnvironmentVariableW16"))
-        return;
     T_OK(ok, "SetEnvironmentVariableW16");
     T_STR(getenv("WINIPC_W16_VAR"), "x" SMILE "y", "the C library sees it in UTF-8");
     memset(buf, 0xAA, sizeof buf);
@@ -261,11 +244,9 @@ static void test_directories(const char *root)
     DWORD r;
 
     r = GetTempPathW16(0, NULL);
-    if (!not_yet(!r, "GetTempPathW16")) {
-        T_OK(r > 1, "GetTempPathW16 size query");
-        T_EQ(GetTempPathW16(r, buf), r - 1, "GetTempPathW16 fills a buffer of that size");
-        T_EQ(GetTempPathW16(r - 1, buf), r, "GetTempPathW16 one unit short");
-    }
+    T_OK(r > 1, "GetTempPathW16 size query");
+    T_EQ(GetTempPathW16(r, buf), r - 1, "GetTempPathW16 fills a buffer of that size");
+    T_EQ(GetTempPathW16(r - 1, buf), r, "GetTempPathW16 one unit short");
 
     snprintf(dir, sizeof dir, "%s/dir-" SMILE, root);
     mkdir(dir, 0700);
@@ -273,8 +254,6 @@ static void test_directories(const char *root)
     if (!getcwd(cwd, sizeof cwd))
         cwd[0] = 0;
     BOOL ok = SetCurrentDirectoryW16(expect);
-    if (not_yet(!ok, "Set/GetCurrentDirectoryW16"))
-        return;
     T_OK(ok, "SetCurrentDirectoryW16 into a non-BMP name");
     char now[200];
     T_STR(getcwd(now, sizeof now), dir, "the process's directory changed");
@@ -297,60 +276,43 @@ static void test_files(const char *root)
     snprintf(utf8, sizeof utf8, "%s/file-" SMILE ".txt", root);
     utf16_from_utf8(utf8, path, 1024);
     HANDLE h = CreateFileW16(path, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
-    if (!not_yet(h == INVALID_HANDLE_VALUE, "CreateFileW16")) {
-        T_OK(h != INVALID_HANDLE_VALUE, "CreateFileW16 with a non-BMP name");
-        CloseHandle(h);
-        T_EQ(stat(utf8, &st), 0, "the file exists under its UTF-8 name");
-    }
-    BOOL ok = DeleteFileW16(path);
-    if (!not_yet(!ok, "DeleteFileW16")) {
-        T_OK(ok, "DeleteFileW16");
-        T_OK(stat(utf8, &st) != 0, "the file is gone");
-    }
+    T_OK(h != INVALID_HANDLE_VALUE, "CreateFileW16 with a non-BMP name");
+    CloseHandle(h);
+    T_EQ(stat(utf8, &st), 0, "the file exists under its UTF-8 name");
+    T_OK(DeleteFileW16(path), "DeleteFileW16");
+    T_OK(stat(utf8, &st) != 0, "the file is gone");
 
     utf16_from_utf8(root, path, 1024);
     UINT u = GetTempFileNameW16(path, U("pre"), 0x1234, name);
-    if (!not_yet(!u, "GetTempFileNameW16")) {
-        T_EQ(u, 0x1234, "GetTempFileNameW16 returns uUnique");
-        size_t n = len16(name);
-        T_OK(n > 11 && memcmp(name, path, len16(path) * sizeof(W16)) == 0 &&
-                 eq16(name + n - 11, U("pre1234.tmp")),
-             "GetTempFileNameW16 name");
-        W16 long_path[MAX_PATH];
-        for (int i = 0; i < MAX_PATH - 13; i++)
-            long_path[i] = 'a';
-        long_path[MAX_PATH - 13] = 0;
-        T_ERR(GetTempFileNameW16(long_path, U("pre"), 1, name), ERROR_BUFFER_OVERFLOW,
-              "a path over MAX_PATH - 14 units");
-    }
+    T_EQ(u, 0x1234, "GetTempFileNameW16 returns uUnique");
+    size_t n = len16(name);
+    T_OK(n > 11 && memcmp(name, path, len16(path) * sizeof(W16)) == 0 && eq16(name + n - 11, U("pre1234.tmp")),
+         "GetTempFileNameW16 name");
+    W16 long_path[MAX_PATH];
+    for (int i = 0; i < MAX_PATH - 13; i++)
+        long_path[i] = 'a';
+    long_path[MAX_PATH - 13] = 0;
+    T_ERR(GetTempFileNameW16(long_path, U("pre"), 1, name), ERROR_BUFFER_OVERFLOW, "a path over MAX_PATH - 14 units");
 }
 
 static void test_pipes_and_mappings(void)
 {
     HANDLE h = CreateNamedPipeW16(U("\\\\.\\pipe\\winipc-test-w16-" SMILE), PIPE_ACCESS_DUPLEX, 0, 1, 512, 512, 0, NULL);
-    if (!not_yet(h == INVALID_HANDLE_VALUE, "CreateNamedPipeW16")) {
-        T_OK(h != INVALID_HANDLE_VALUE, "CreateNamedPipeW16 with a non-BMP name");
-        HANDLE c = CreateFileW16(U("\\\\.\\pipe\\winipc-test-w16-" SMILE), GENERIC_READ | GENERIC_WRITE, 0, NULL,
-                                 OPEN_EXISTING, 0, NULL);
-        if (!not_yet(c == INVALID_HANDLE_VALUE, "CreateFileW16 on a pipe")) {
-            T_OK(c != INVALID_HANDLE_VALUE, "a client opens it by the same UTF-16 name");
-            CloseHandle(c);
-        }
-        CloseHandle(h);
-    }
-    BOOL ok = WaitNamedPipeW16(U("\\\\.\\pipe\\winipc-test-w16-missing"), 0);
-    if (!not_yet(!ok, "WaitNamedPipeW16"))
-        T_ERR(ok, ERROR_FILE_NOT_FOUND, "WaitNamedPipeW16 on a missing pipe");
+    T_OK(h != INVALID_HANDLE_VALUE, "CreateNamedPipeW16 with a non-BMP name");
+    HANDLE c = CreateFileW16(U("\\\\.\\pipe\\winipc-test-w16-" SMILE), GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                             OPEN_EXISTING, 0, NULL);
+    T_OK(c != INVALID_HANDLE_VALUE, "a client opens it by the same UTF-16 name");
+    CloseHandle(c);
+    CloseHandle(h);
+    T_ERR(WaitNamedPipeW16(U("\\\\.\\pipe\\winipc-test-w16-missing"), 0), ERROR_FILE_NOT_FOUND,
+          "WaitNamedPipeW16 on a missing pipe");
 
     h = CreateFileMappingW16(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, U("winipc-test-w16-map-" SMILE));
-    if (!not_yet(h == NULL, "CreateFileMappingW16")) {
-        T_OK(h != NULL, "CreateFileMappingW16 with a non-BMP name");
-        HANDLE o = OpenFileMappingW16(FILE_MAP_READ, FALSE, U("winipc-test-w16-map-" SMILE));
-        if (!not_yet(o == NULL, "OpenFileMappingW16"))
-            T_OK(o != NULL, "OpenFileMappingW16 finds it");
-        CloseHandle(o);
-        CloseHandle(h);
-    }
+    T_OK(h != NULL, "CreateFileMappingW16 with a non-BMP name");
+    HANDLE o = OpenFileMappingW16(FILE_MAP_READ, FALSE, U("winipc-test-w16-map-" SMILE));
+    T_OK(o != NULL, "OpenFileMappingW16 finds it");
+    CloseHandle(o);
+    CloseHandle(h);
 }
 
 static void test_process(void)
@@ -362,33 +324,24 @@ static void test_process(void)
     utf16_from_utf8(exe, expect, 1024);
 
     DWORD r = GetModuleFileNameW16(NULL, self, 1024);
-    if (!not_yet(!r, "GetModuleFileNameW16")) {
-        T_EQ(r, len16(expect), "GetModuleFileNameW16 length");
-        T_OK(eq16(self, expect), "GetModuleFileNameW16 path");
-        memset(cmd, 0xAA, sizeof cmd);
-        SetLastError(0);
-        r = GetModuleFileNameW16(NULL, cmd, 5);
-        T_EQ(r, 5, "truncated: returns nSize");
-        T_EQ(GetLastError(), ERROR_INSUFFICIENT_BUFFER, "truncated: ERROR_INSUFFICIENT_BUFFER");
-        T_OK(cmd[4] == 0 && memcmp(cmd, expect, 4 * sizeof(W16)) == 0, "truncated: nSize - 1 units and a NUL");
-    }
-
-    HMODULE m = GetModuleHandleW16(NULL);
-    if (!not_yet(!m, "GetModuleHandleW16"))
-        T_OK(m != NULL, "GetModuleHandleW16(NULL)");
+    T_EQ(r, len16(expect), "GetModuleFileNameW16 length");
+    T_OK(eq16(self, expect), "GetModuleFileNameW16 path");
+    memset(cmd, 0xAA, sizeof cmd);
+    SetLastError(0);
+    r = GetModuleFileNameW16(NULL, cmd, 5);
+    T_EQ(r, 5, "truncated: returns nSize");
+    T_EQ(GetLastError(), ERROR_INSUFFICIENT_BUFFER, "truncated: ERROR_INSUFFICIENT_BUFFER");
+    T_OK(cmd[4] == 0 && memcmp(cmd, expect, 4 * sizeof(W16)) == 0, "truncated: nSize - 1 units and a NUL");
+    T_OK(GetModuleHandleW16(NULL) != NULL, "GetModuleHandleW16(NULL)");
 
     W16 *line = GetCommandLineW16();
-    if (!not_yet(!line[0], "GetCommandLineW16")) {
-        T_OK(line == GetCommandLineW16(), "GetCommandLineW16 returns a stable pointer");
-        T_OK(line[0] != 0, "GetCommandLineW16 is not empty");
-    }
+    T_OK(line == GetCommandLineW16(), "GetCommandLineW16 returns a stable pointer");
+    T_OK(line[0] != 0, "GetCommandLineW16 is not empty");
 
     STARTUPINFOW si;
     memset(&si, 0, sizeof si);
-    SetLastError(0);
     GetStartupInfoW16(&si);
-    if (!not_yet(GetLastError() == ERROR_CALL_NOT_IMPLEMENTED, "GetStartupInfoW16"))
-        T_EQ(si.cb, sizeof si, "GetStartupInfoW16 fills cb");
+    T_EQ(si.cb, sizeof si, "GetStartupInfoW16 fills cb");
 
     /* A child with a UTF-16 command line and environment block. */
     char env8[600];
@@ -408,17 +361,9 @@ static void test_process(void)
     si.lpTitle = (LPWSTR)(void *)U("title" SMILE);
     PROCESS_INFORMATION pi;
     BOOL ok = CreateProcessW16(NULL, cmd, NULL, NULL, FALSE, CREATE_UNICODE_ENVIRONMENT, env, NULL, &si, &pi);
-    if (!not_yet(!ok, "CreateProcessW16")) {
-        T_OK(ok, "CreateProcessW16 with a UTF-16 command line and environment");
-        if (ok) {
-            DWORD code = 0xFFFFFFFFu;
-            if (WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0)
-                GetExitCodeProcess(pi.hProcess, &code);
-            T_EQ(code, 0, "the child saw both in UTF-8");
-            CloseHandle(pi.hProcess);
-            CloseHandle(pi.hThread);
-        }
-    }
+    T_OK(ok, "CreateProcessW16 with a UTF-16 command line and environment");
+    if (ok)
+        T_EQ(t_wait_child(&pi, 30000), 0, "the child saw both in UTF-8");
 }
 
 int main(int argc, char **argv)
