@@ -239,6 +239,48 @@ static void memory(void)
     pass("MEMORY_BASIC_INFORMATION: 48 bytes, AllocationProtect@16 PartitionId@20 RegionSize@24 Type@40");
 }
 
+static void local_sync(void)
+{
+    SIZE(RTL_CRITICAL_SECTION_DEBUG, 48);
+    AT(RTL_CRITICAL_SECTION_DEBUG, Type, 0);
+    AT(RTL_CRITICAL_SECTION_DEBUG, CreatorBackTraceIndex, 2);
+    AT(RTL_CRITICAL_SECTION_DEBUG, CriticalSection, 8);
+    AT(RTL_CRITICAL_SECTION_DEBUG, ProcessLocksList, 16);
+    AT(RTL_CRITICAL_SECTION_DEBUG, EntryCount, 32);
+    AT(RTL_CRITICAL_SECTION_DEBUG, ContentionCount, 36);
+    AT(RTL_CRITICAL_SECTION_DEBUG, Flags, 40);
+    AT(RTL_CRITICAL_SECTION_DEBUG, CreatorBackTraceIndexHigh, 44);
+    pass("RTL_CRITICAL_SECTION_DEBUG: 48 bytes, CriticalSection@8 ProcessLocksList@16 EntryCount@32 Flags@40");
+
+    SIZE(CRITICAL_SECTION, 40);
+    AT(CRITICAL_SECTION, DebugInfo, 0);
+    AT(CRITICAL_SECTION, LockCount, 8);
+    AT(CRITICAL_SECTION, RecursionCount, 12);
+    AT(CRITICAL_SECTION, OwningThread, 16);
+    AT(CRITICAL_SECTION, LockSemaphore, 24);
+    AT(CRITICAL_SECTION, SpinCount, 32);
+    pass("CRITICAL_SECTION: 40 bytes, DebugInfo@0 LockCount@8 RecursionCount@12 OwningThread@16 LockSemaphore@24 "
+         "SpinCount@32");
+
+    SIZE(SRWLOCK, 8);
+    AT(SRWLOCK, Ptr, 0);
+    SIZE(CONDITION_VARIABLE, 8);
+    AT(CONDITION_VARIABLE, Ptr, 0);
+    SIZE(INIT_ONCE, 8);
+    AT(INIT_ONCE, Ptr, 0);
+    pass("SRWLOCK, CONDITION_VARIABLE, INIT_ONCE: one pointer, Ptr@0");
+
+    SIZE(REASON_CONTEXT, 32);
+    AT(REASON_CONTEXT, Version, 0);
+    AT(REASON_CONTEXT, Flags, 4);
+    AT(REASON_CONTEXT, Reason.Detailed.LocalizedReasonModule, 8);
+    AT(REASON_CONTEXT, Reason.Detailed.LocalizedReasonId, 16);
+    AT(REASON_CONTEXT, Reason.Detailed.ReasonStringCount, 20);
+    AT(REASON_CONTEXT, Reason.Detailed.ReasonStrings, 24);
+    AT(REASON_CONTEXT, Reason.SimpleReasonString, 8);
+    pass("REASON_CONTEXT: 32 bytes, Version@0 Flags@4 Reason@8 (Detailed: module@8 id@16 count@20 strings@24)");
+}
+
 int main(void)
 {
     base_types();
@@ -250,6 +292,7 @@ int main(void)
     system_info();
     processes();
     memory();
+    local_sync();
     return t_done();
 }
 #endif
