@@ -97,6 +97,7 @@ int main(void)
 
     /* A waiter already asleep when the owner thread ends is woken with
      * WAIT_ABANDONED (through the owner-death watch, not a timeout). */
+    ResetEvent(owned_evt); /* take_and_return above left it set */
     th = CreateThread(NULL, 0, take_wait_release_never, NULL, 0, NULL);
     WaitForSingleObject(owned_evt, INFINITE);
     HANDLE waiter = CreateThread(NULL, 0, wait_mutex, NULL, 0, NULL);
