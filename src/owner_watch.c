@@ -63,12 +63,13 @@ uint64_t wi_thread_start_time(pid_t tid)
         return 0;
     buf[n] = 0;
     /* Field 2 (comm) may hold spaces and parentheses: count from the last
-     * ')'. starttime is field 22, i.e. the 20th after comm. */
+     * ')', which is followed by the space before field 3; starttime is
+     * field 22. */
     char *p = strrchr(buf, ')');
     if (!p)
         return 0;
     p++;
-    for (int field = 2; field < 22 && p; field++)
+    for (int field = 3; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
     return p ? strtoull(p + 1, NULL, 10) : 0;
 }
