@@ -38,6 +38,19 @@ void wi_futex_wake(_Atomic uint32_t *word, int count)
     syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
+int wi_futex_wait_private(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline)
+{
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return r == 0 ? 0 : errno;
+}
+
+int wi_futex_wake_private(_Atomic uint32_t *word, int count)
+{
+    long r = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+    return r > 0 ? (int)r : 0;
+}
+
 static int have_waitv = -1;
 
 static void probe_waitv(void)
