@@ -11,7 +11,13 @@
  * the object, as Windows serialises I/O on a file object opened for
  * synchronous I/O (positional reads there also move the pointer, which
  * must not interleave with another thread's seek). Pipes, sockets and ttys
- * are not locked: a blocked read there must not hold up anything else. */
+ * are not locked: a blocked read there must not hold up anything else.
+ *
+ * fork(): a child must not inherit a lock held by a thread that does not
+ * exist in it. Disk file objects are kept on `disk_files`; fork handlers take
+ * the standard-handle lock, the list lock and every disk file's lock
+ * (waiting for transfers in flight, which are bounded) and release them on
+ * both sides. Lock order: std_slots.lock, disk_files.lock, file->lock. */
 #include "file.h"
 
 #include "error.h"
@@ -44,7 +50,43 @@ struct file {
     bool delete_on_close; /* unlink `path` when this object goes */
     char *path;           /* absolute path, kept for delete_on_close only */
     pthread_mutex_t lock; /* disk files: see the top of the file */
+    struct file *prev, *next; /* disk_files links, under disk_files.lock */
 };
+
+static struct {
+    pthread_mutex_t lock;
+    struct file *head;
+} disk_files = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The three standard-handle slots (see GetStdHandle). */
+static struct {
+    pthread_mutex_t lock;
+    bool set[3];
+    HANDLE h[3];
+} std_slots = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&std_slots.lock);
+    pthread_mutex_lock(&disk_files.lock);
+    for (struct file *f = disk_files.head; f; f = f->next)
+        pthread_mutex_lock(&f->lock);
+}
+
+static void fork_release(void)
+{
+    for (struct file *f = disk_files.head; f; f = f->next)
+        pthread_mutex_unlock(&f->lock);
+    pthread_mutex_unlock(&disk_files.lock);
+    pthread_mutex_unlock(&std_slots.lock);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+    pthread_atfork(fork_prepare, fork_release, fork_release);
+}
 
 static struct file *file_of(struct wi_object *obj)
 {
@@ -273,6 +315,16 @@ static void file_destroy(struct wi_object *obj)
             mine.st_ino == now.st_ino)
             unlink(f->path);
     }
+    if (is_disk(f)) {
+        pthread_mutex_lock(&disk_files.lock);
+        if (f->prev)
+            f->prev->next = f->next;
+        else
+            disk_files.head = f->next;
+        if (f->next)
+            f->next->prev = f->prev;
+        pthread_mutex_unlock(&disk_files.lock);
+    }
     close(f->fd);
     free(f->path);
     pthread_mutex_destroy(&f->lock);
@@ -286,6 +338,7 @@ const struct wi_object_ops wi_file_ops = {
     .try_satisfy = wi_no_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = file_read,
     .write = file_write,
     .flush = file_flush,
@@ -309,6 +362,15 @@ DWORD wi_file_wrap_fd(int fd, struct wi_object **out)
     f->fd = fd;
     f->kind = kind;
     pthread_mutex_init(&f->lock, NULL);
+    if (is_disk(f)) {
+        pthread_once(&atfork_once, register_atfork);
+        pthread_mutex_lock(&disk_files.lock);
+        f->next = disk_files.head;
+        if (f->next)
+            f->next->prev = f;
+        disk_files.head = f;
+        pthread_mutex_unlock(&disk_files.lock);
+    }
     *out = &f->obj;
     return ERROR_SUCCESS;
 }
@@ -921,14 +983,10 @@ WINBASEAPI BOOL WINAPI DeleteFileW(LPCWSTR lpFileName)
 
 /* --- Standard handles ------------------------------------------------------------- */
 
-/* The three slots. Until SetStdHandle fills one, the first GetStdHandle makes
- * a file object over a dup of fd 0, 1 or 2 (a dup, so that CloseHandle on it
- * never frees the descriptor number stdio writes to). */
-static struct {
-    pthread_mutex_t lock;
-    bool set[3];
-    HANDLE h[3];
-} std_slots = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* std_slots (top of the file): until SetStdHandle fills a slot, the first
+ * GetStdHandle makes a file object over a dup of fd 0, 1 or 2 (a dup, so
+ * that CloseHandle on it never frees the descriptor number stdio writes
+ * to). */
 
 static int std_index(DWORD n)
 {
@@ -980,6 +1038,7 @@ WINBASEAPI HANDLE WINAPI GetStdHandle(DWORD nStdHandle)
     HANDLE h;
     if (i < 0)
         return wi_fail_invalid(ERROR_INVALID_HANDLE);
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&std_slots.lock);
     if (!std_slots.set[i]) {
         err = std_open(i, &std_slots.h[i]);
@@ -999,6 +1058,7 @@ WINBASEAPI BOOL WINAPI SetStdHandle(DWORD nStdHandle, HANDLE hHandle)
         return wi_fail_bool(ERROR_INVALID_HANDLE);
     /* Windows stores the value as given (no validation) and does not close
      * the handle it replaces. */
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&std_slots.lock);
     std_slots.set[i] = true;
     std_slots.h[i] = hHandle;

@@ -6,8 +6,9 @@
  * result is made absolute (relative to the current directory) and ends with
  * a separator, as Windows' does; it is not checked for existence (neither
  * does Windows). The variables are read with getenv, the same environment
- * SetEnvironmentVariable writes. */
+ * SetEnvironmentVariable writes, under its lock (environment.c). */
 #include "error.h"
+#include "process.h"
 #include "unicode.h"
 
 #include <errno.h>
@@ -29,21 +30,27 @@ static DWORD temp_path(char **out)
 {
     static const char *const vars[] = {"TMP", "TEMP", "USERPROFILE"};
     const char *v = NULL;
-    char cwd[4096] = "";
+    char *val, cwd[4096] = "";
+    wi_env_lock();
     for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !(v && *v); i++)
         v = getenv(vars[i]);
-    if (!v || !*v)
-        v = "/tmp/";
-    if (!is_sep(v[0]) && !getcwd(cwd, sizeof cwd))
+    val = strdup(v && *v ? v : "/tmp/");
+    wi_env_unlock();
+    if (!val)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if (!is_sep(val[0]) && !getcwd(cwd, sizeof cwd)) {
+        free(val);
         return wi_error_from_errno(errno);
-    size_t nc = strlen(cwd), nv = strlen(v);
+    }
+    size_t nc = strlen(cwd), nv = strlen(val);
     char *p = malloc(nc + 1 + nv + 2);
+    if (p && nc)
+        snprintf(p, nc + 1 + nv + 1, "%s%s%s", cwd, is_sep(cwd[nc - 1]) ? "" : "/", val);
+    else if (p)
+        memcpy(p, val, nv + 1);
+    free(val);
     if (!p)
         return ERROR_NOT_ENOUGH_MEMORY;
-    if (nc)
-        snprintf(p, nc + 1 + nv + 1, "%s%s%s", cwd, is_sep(cwd[nc - 1]) ? "" : "/", v);
-    else
-        memcpy(p, v, nv + 1);
     size_t n = strlen(p);
     if (!is_sep(p[n - 1])) {
         p[n] = '/';
