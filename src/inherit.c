@@ -371,6 +371,23 @@ static void import_handles(const unsigned char *p, const unsigned char *end, uin
     }
 }
 
+/* Windows gives the child the parent's hStd* values as its standard
+ * handles. When one of them was inherited (it is then a valid handle here,
+ * at the same value), GetStdHandle returns it; otherwise GetStdHandle keeps
+ * opening fds 0-2, which the spawn redirected in any case. */
+static void adopt_std_handles(const STARTUPINFOA *si)
+{
+    static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    HANDLE hs[3] = {si->hStdInput, si->hStdOutput, si->hStdError};
+    for (int i = 0; i < 3; i++) {
+        struct wi_pin pin;
+        if (!hs[i] || hs[i] == INVALID_HANDLE_VALUE || wi_handle_get(hs[i], WI_TYPE_NONE, 0, &pin) != ERROR_SUCCESS)
+            continue;
+        wi_handle_put(&pin);
+        SetStdHandle(which[i], hs[i]);
+    }
+}
+
 static bool same_program(const struct start_header *h)
 {
     struct stat st;
@@ -444,6 +461,8 @@ static void read_start_block(int fd)
         }
     }
     import_handles(p + strings, end, h.nhandles, ours);
+    if (ours && (h.flags & STARTF_USESTDHANDLES))
+        adopt_std_handles(&start_info.si);
     free(data);
     close(fd);
 }

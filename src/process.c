@@ -14,12 +14,9 @@
  *             or by a thread that reaped the child itself)
  *   exit_code valid once w.word == 1 and `code_known`
  *
- * CreateProcess starts the program with posix_spawn (a vfork-style clone:
- * cheap even for a large parent, and exec failures come back synchronously)
- * and falls back to fork + exec when the child must do something spawn
- * attributes cannot express: stop itself before exec (CREATE_SUSPENDED) or
- * change its priority. Either way the child receives the start block
- * (inherit.h): command line, STARTUPINFO, exit record, inherited handles.
+ * CreateProcess checks its arguments the Windows way, has launch.c find and
+ * start the program, and hands the child the start block (inherit.h):
+ * command line, STARTUPINFO, exit record, inherited handles.
  *
  * PROCESS_INFORMATION.hThread is a "remote thread" object (below): the
  * main thread of the child as far as Windows code can observe it — waitable
@@ -30,6 +27,7 @@
 #include "error.h"
 #include "handle.h"
 #include "inherit.h"
+#include "launch.h"
 #include "security.h"
 #include "service.h"
 #include "unicode.h"
@@ -37,15 +35,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -57,16 +52,6 @@
 #define P_PIDFD 3
 #endif
 
-/* glibc 2.29 added posix_spawn_file_actions_addchdir_np and made
- * adddup2(fd, fd) clear FD_CLOEXEC in the child (what passing an inherited
- * fd needs). Elsewhere every spawn takes the fork path. */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
-#define WI_HAVE_SPAWN_FD_ACTIONS 1
-#else
-#define WI_HAVE_SPAWN_FD_ACTIONS 0
-#endif
-
-extern char **environ;
 
 static struct process *as_process(struct wi_object *obj)
 {
@@ -90,6 +75,109 @@ static bool is_our_child(pid_t pid)
 static int pidfd_open(pid_t pid)
 {
     return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* pidfds need Linux 5.3, and valgrind before 3.20 does not know them.
+ * Without them (or with WINIPC_NO_PIDFD=1, to test this path), a child of
+ * ours is still watched exactly: nobody else may reap it, so its pid stays
+ * its own, and a small thread waiting in waitid(WNOWAIT) makes a pipe
+ * readable when it exits; the pipe stands in for the pidfd. Processes that
+ * are not our children cannot be opened then (ERROR_NOT_SUPPORTED). */
+static pthread_once_t pidfd_once = PTHREAD_ONCE_INIT;
+static bool pidfd_ok;
+
+static void probe_pidfd(void)
+{
+    const char *force = getenv("WINIPC_NO_PIDFD");
+    if (force && *force && strcmp(force, "0") != 0)
+        return;
+    int fd = pidfd_open(getpid());
+    if (fd >= 0) {
+        close(fd);
+        pidfd_ok = true;
+    }
+}
+
+static bool have_pidfd(void)
+{
+    pthread_once(&pidfd_once, probe_pidfd);
+    return pidfd_ok;
+}
+
+struct exit_waiter {
+    pid_t pid;
+    int wfd;
+};
+
+static void *exit_waiter_main(void *arg)
+{
+    struct exit_waiter *w = arg;
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR)
+        ;
+    ssize_t n = write(w->wfd, "x", 1);
+    (void)n;
+    close(w->wfd);
+    free(w);
+    return NULL;
+}
+
+/* The stand-in for pidfd_open(pid) on a child of ours. */
+static int child_exit_fd(pid_t pid)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    struct exit_waiter *w = malloc(sizeof *w);
+    pthread_attr_t attr;
+    pthread_t t;
+    sigset_t all, old;
+    int r = ENOMEM;
+    if (w) {
+        w->pid = pid;
+        w->wfd = fds[1];
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old); /* the program's signals are not for it */
+        r = pthread_create(&t, &attr, exit_waiter_main, w);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    if (r != 0) {
+        free(w);
+        close(fds[0]);
+        close(fds[1]);
+        errno = r;
+        return -1;
+    }
+    return fds[0];
+}
+
+/* A descriptor that turns readable when `pid` exits: its pidfd, or the
+ * stand-in above (children only). */
+static int exit_fd(pid_t pid, bool child, bool *is_pipe)
+{
+    *is_pipe = false;
+    if (have_pidfd())
+        return pidfd_open(pid);
+    if (!child) {
+        errno = ENOSYS;
+        return -1;
+    }
+    *is_pipe = true;
+    return child_exit_fd(pid);
+}
+
+/* Send `sig` to the process behind `p` (which is not the caller). A pidfd
+ * cannot hit a reused pid; without one `p` is an unreaped child of ours,
+ * whose pid cannot be reused either. */
+static int process_kill(const struct process *p, int sig)
+{
+    if (p->pidfd_is_pipe)
+        return kill(p->pid, sig);
+    return (int)syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
 }
 
 static struct wi_waitable *process_waitable(struct wi_object *obj)
@@ -116,6 +204,7 @@ struct wi_child {
     int refs;
     pid_t pid;
     bool reaped;
+    bool lost; /* reaped by someone else: no status */
     siginfo_t status;
     bool terminated; /* TerminateProcess through any of the objects */
     DWORD terminate_code;
@@ -199,6 +288,7 @@ const struct wi_object_ops wi_process_ops = {
     .try_satisfy = process_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
@@ -259,16 +349,23 @@ static void record_write(struct wi_exit_record *r, DWORD code)
  * is believed only when the status agrees with it: an exit with the
  * record's low 8 bits (ExitProcess), or SIGKILL (TerminateProcess by a
  * holder of the record in another process). */
-static DWORD child_code(const struct wi_child *c)
+static bool child_code(const struct wi_child *c, DWORD *code)
 {
     DWORD rc;
     const siginfo_t *si = &c->status;
-    if (c->terminated)
-        return c->terminate_code;
+    if (c->terminated) {
+        *code = c->terminate_code;
+        return true;
+    }
+    if (c->lost) /* no status; only a complete record can tell */
+        return record_code(c->record, code);
     if (record_code(c->record, &rc) && ((si->si_code == CLD_EXITED && (DWORD)si->si_status == (rc & 0xff)) ||
-                                        (si->si_code == CLD_KILLED && si->si_status == SIGKILL)))
-        return rc;
-    return code_from_status(si);
+                                        (si->si_code == CLD_KILLED && si->si_status == SIGKILL))) {
+        *code = rc;
+        return true;
+    }
+    *code = code_from_status(si);
+    return true;
 }
 
 /* Collect the exit of `p` if it happened; called with p->lock held. */
@@ -282,18 +379,25 @@ static void collect_exit(struct process *p)
         pthread_mutex_lock(&children_lock);
         if (!c->reaped) {
             siginfo_t si = {0};
-            if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0) {
+            int r = p->pidfd_is_pipe ? waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG)
+                                     : waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG);
+            if (r == 0 && si.si_pid != 0) {
                 c->reaped = true;
                 c->status = si;
+            } else if (r != 0 && errno == ECHILD) {
+                /* Reaped behind our back (a SIGCHLD handler calling
+                 * waitpid(-1), or SIGCHLD ignored): it ended, we cannot
+                 * know how. */
+                c->reaped = true;
+                c->lost = true;
             }
         }
         bool done = c->reaped;
-        if (done)
-            p->exit_code = child_code(c);
+        bool known = done && child_code(c, &p->exit_code);
         pthread_mutex_unlock(&children_lock);
         if (!done)
             return; /* still running */
-        p->code_known = true;
+        p->code_known = known;
     } else {
         /* Not our child: we see that it ended, not how, unless we hold its
          * exit record (an inherited handle to a winipc child). */
@@ -323,8 +427,8 @@ static void on_pidfd_ready(void *arg)
 /* A new process object; takes over pidfd and record/record_fd on success
  * only (record may be NULL, record_fd -1). For a child, the record goes to
  * the shared child entry, unless the entry existed with its own. */
-static DWORD process_create(pid_t pid, int pidfd, bool is_child, struct wi_exit_record *record, int record_fd,
-                            struct process **out)
+static DWORD process_create(pid_t pid, int pidfd, bool pidfd_is_pipe, bool is_child, struct wi_exit_record *record,
+                            int record_fd, struct process **out)
 {
     struct process *p = wi_object_alloc(&wi_process_ops, sizeof *p);
     if (!p)
@@ -345,6 +449,7 @@ static DWORD process_create(pid_t pid, int pidfd, bool is_child, struct wi_exit_
     }
     if (pidfd >= 0) {
         p->pidfd = pidfd; /* before the watch: it may fire at once */
+        p->pidfd_is_pipe = pidfd_is_pipe;
         wi_object_ref(&p->obj);
         DWORD err = wi_service_watch(pidfd, on_pidfd_ready, p);
         if (err) {
@@ -375,7 +480,7 @@ static DWORD process_create(pid_t pid, int pidfd, bool is_child, struct wi_exit_
 
 DWORD wi_process_new(pid_t pid, int pidfd, bool is_child, struct process **out)
 {
-    return process_create(pid, pidfd, is_child, NULL, -1, out);
+    return process_create(pid, pidfd, false, is_child, NULL, -1, out);
 }
 
 struct wi_object *wi_process_current(void)
@@ -415,6 +520,8 @@ static DWORD process_export(struct wi_object *obj, int *fds, unsigned *nfds, voi
 {
     struct process *p = as_process(obj);
     struct process_blob b = {.pid = p->pid};
+    if (p->pidfd_is_pipe || (p->pidfd < 0 && !have_pidfd()))
+        return ERROR_NOT_SUPPORTED; /* the receiver could not watch it */
     int fd = p->pidfd >= 0 ? fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3) : pidfd_open(p->pid);
     if (fd < 0)
         return wi_error_from_errno(errno);
@@ -462,7 +569,7 @@ static DWORD process_import(const int *fds, unsigned nfds, const void *blob, uns
             return wi_error_from_errno(errno);
         record = r;
     }
-    DWORD err = process_create(b.pid, fds[0], is_our_child(b.pid), record, b.has_record ? fds[1] : -1, &p);
+    DWORD err = process_create(b.pid, fds[0], false, is_our_child(b.pid), record, b.has_record ? fds[1] : -1, &p);
     if (err) {
         if (record)
             munmap(record, sizeof *record);
@@ -531,6 +638,7 @@ const struct wi_object_ops wi_remote_thread_ops = {
     .try_satisfy = remote_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
@@ -548,9 +656,9 @@ DWORD wi_remote_thread_resume(struct wi_object *obj, DWORD *previous)
     pthread_mutex_lock(&t->lock);
     *previous = t->suspend_count;
     if (t->suspend_count && --t->suspend_count == 0 && !atomic_load(&t->proc->w.word)) {
-        /* The child stopped itself before exec (see spawn_fork); the
+        /* The child stopped itself before exec (launch.c); the
          * process may have died meanwhile, which is not an error. */
-        if (syscall(SYS_pidfd_send_signal, t->proc->pidfd, SIGCONT, NULL, 0) != 0 && errno != ESRCH)
+        if (process_kill(t->proc, SIGCONT) != 0 && errno != ESRCH)
             err = wi_error_from_errno(errno);
     }
     pthread_mutex_unlock(&t->lock);
@@ -576,437 +684,6 @@ DWORD wi_remote_thread_exit_code(struct wi_object *obj, DWORD *code)
 DWORD wi_remote_thread_id(struct wi_object *obj)
 {
     return (DWORD)as_remote(obj)->proc->pid;
-}
-
-/* --- Finding the program ------------------------------------------------------- */
-
-/* Does the directory part of `path` exist? Decides ERROR_FILE_NOT_FOUND
- * (only the file is missing) against ERROR_PATH_NOT_FOUND. */
-static bool parent_dir_exists(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return true;
-    if (slash == path)
-        return true; /* "/" */
-    char *dir = strndup(path, (size_t)(slash - path));
-    struct stat st;
-    bool ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-    free(dir);
-    return ok;
-}
-
-/* Examine one candidate. Windows: a directory → ERROR_ACCESS_DENIED. */
-static DWORD probe_file(const char *path, struct stat *st)
-{
-    if (stat(path, st) == 0)
-        return S_ISDIR(st->st_mode) ? ERROR_ACCESS_DENIED : ERROR_SUCCESS;
-    if (errno == ENOENT)
-        return parent_dir_exists(path) ? ERROR_FILE_NOT_FOUND : ERROR_PATH_NOT_FOUND;
-    if (errno == ENOTDIR)
-        return ERROR_PATH_NOT_FOUND;
-    return wi_error_from_errno(errno);
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *s = malloc(a + b + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, dir, a);
-    if (!a || dir[a - 1] != '/')
-        s[a++] = '/';
-    memcpy(s + a, name, b + 1);
-    return s;
-}
-
-static char *current_dir(void)
-{
-    return getcwd(NULL, 0);
-}
-
-static char *absolute(const char *path)
-{
-    if (path[0] == '/')
-        return strdup(path);
-    char *cwd = current_dir();
-    if (!cwd)
-        return NULL;
-    char *s = join_path(cwd, path);
-    free(cwd);
-    return s;
-}
-
-/* The directory of the running executable, the first place Windows looks. */
-static char *exe_dir(void)
-{
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0)
-        return NULL;
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return NULL;
-    *slash = 0;
-    return strdup(slash == buf ? "/" : buf);
-}
-
-/* Find `name`. A name with a directory part (or any name when !search) is
- * taken relative to the current directory; a bare name is searched like
- * Windows does: the executable's directory, the current directory, then
- * each PATH entry (the Windows system directories have no counterpart).
- * On success *out is an absolute path. */
-static DWORD find_once(const char *name, bool search, char **out, struct stat *st)
-{
-    if (!*name)
-        return ERROR_FILE_NOT_FOUND;
-    if (!search || strchr(name, '/')) {
-        char *path = absolute(name);
-        if (!path)
-            return ERROR_NOT_ENOUGH_MEMORY;
-        DWORD err = probe_file(path, st);
-        if (err)
-            free(path);
-        else
-            *out = path;
-        return err;
-    }
-    char *dirs[2] = {exe_dir(), current_dir()};
-    char *path_env = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-    DWORD err = ERROR_FILE_NOT_FOUND;
-    for (int i = 0; i < 2 && err; i++) {
-        if (!dirs[i])
-            continue;
-        char *path = join_path(dirs[i], name);
-        if (path && probe_file(path, st) == ERROR_SUCCESS) {
-            *out = path;
-            err = ERROR_SUCCESS;
-        } else {
-            free(path);
-        }
-    }
-    for (char *save = NULL, *d = path_env ? strtok_r(path_env, ":", &save) : NULL; d && err;
-         d = strtok_r(NULL, ":", &save)) {
-        char *path = join_path(d, name), *abs;
-        if (path && probe_file(path, st) == ERROR_SUCCESS && (abs = absolute(path)) != NULL) {
-            *out = abs;
-            err = ERROR_SUCCESS;
-        }
-        free(path);
-    }
-    free(dirs[0]);
-    free(dirs[1]);
-    free(path_env);
-    return err;
-}
-
-/* find_once, plus the porting aid for names written for Windows: when
- * "name.exe" does not exist, "name" is tried (Linux programs have no
- * extension). The first attempt's error is the one reported. */
-static DWORD find_program(const char *name, bool search, char **out, struct stat *st)
-{
-    DWORD err = find_once(name, search, out, st);
-    size_t n = strlen(name);
-    if (err && err != ERROR_NOT_ENOUGH_MEMORY && n > 4 && strcasecmp(name + n - 4, ".exe") == 0) {
-        char *bare = strndup(name, n - 4);
-        if (!bare)
-            return ERROR_NOT_ENOUGH_MEMORY;
-        if (find_once(bare, search, out, st) == ERROR_SUCCESS)
-            err = ERROR_SUCCESS;
-        free(bare);
-    }
-    return err;
-}
-
-/* lpApplicationName == NULL: the program is the command line's first token.
- * Unquoted, Windows tries each prefix ending at white space in turn
- * ("c:\program files\sub dir\prog" tries "c:\program", then
- * "c:\program files\sub", ...), and so do we. */
-static DWORD find_from_command_line(const char *cmdline, char **out, struct stat *st)
-{
-    bool quoted;
-    char *first = wi_cmdline_program(cmdline, &quoted);
-    if (!first)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    DWORD err = find_program(first, true, out, st);
-    if (err && err != ERROR_NOT_ENOUGH_MEMORY && !quoted) {
-        size_t first_len = strlen(first);
-        for (const char *p = cmdline + first_len; *p; p++) {
-            if (*p != ' ' && *p != '\t')
-                continue;
-            /* skip to the end of the next word */
-            const char *e = p;
-            while (*e == ' ' || *e == '\t')
-                e++;
-            if (!*e)
-                break;
-            while (*e && *e != ' ' && *e != '\t')
-                e++;
-            char *longer = strndup(cmdline, (size_t)(e - cmdline));
-            if (!longer)
-                break;
-            DWORD e2 = find_program(longer, true, out, st);
-            free(longer);
-            if (!e2) {
-                err = ERROR_SUCCESS;
-                break;
-            }
-            p = e - 1;
-        }
-    }
-    free(first);
-    return err;
-}
-
-/* What the kernel would say to exec, checked in the parent. */
-static DWORD check_executable(const char *path, bool check_format)
-{
-    if (access(path, X_OK) != 0)
-        return errno == EACCES ? ERROR_ACCESS_DENIED : wi_error_from_errno(errno);
-    if (!check_format)
-        return ERROR_SUCCESS;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ERROR_SUCCESS; /* execute-only: exec will tell */
-    unsigned char m[4] = {0};
-    ssize_t n = pread(fd, m, sizeof m, 0);
-    close(fd);
-    if (n == 4 && memcmp(m, "\177ELF", 4) == 0)
-        return ERROR_SUCCESS;
-    if (n >= 2 && m[0] == '#' && m[1] == '!')
-        return ERROR_SUCCESS;
-    return ERROR_BAD_EXE_FORMAT;
-}
-
-/* --- The child's environment --------------------------------------------------- */
-
-struct strvec {
-    char **v;
-    size_t n, cap;
-};
-
-static DWORD strvec_add(struct strvec *s, char *str)
-{
-    if (!str)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    if (s->n + 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            free(str);
-            return ERROR_NOT_ENOUGH_MEMORY;
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = str;
-    s->v[s->n] = NULL;
-    return ERROR_SUCCESS;
-}
-
-static void strvec_free(struct strvec *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = s->cap = 0;
-}
-
-/* A stale start-block variable (ours, when we were started by winipc and
- * the constructor could not remove it) never reaches a child. */
-static bool is_start_var(const char *e)
-{
-    size_t n = strlen(WI_START_ENV);
-    return strncmp(e, WI_START_ENV, n) == 0 && e[n] == '=';
-}
-
-/* envp for the child: lpEnvironment (ANSI "k=v\0...\0\0", or wchar_t with
- * CREATE_UNICODE_ENVIRONMENT), or ours when NULL; plus WINIPC_START. */
-static DWORD build_envp(const void *block, bool wide, const char *start_var, struct strvec *env)
-{
-    DWORD err = ERROR_SUCCESS;
-    if (!block) {
-        wi_env_lock();
-        for (char **e = environ; e && *e && !err; e++)
-            if (!is_start_var(*e))
-                err = strvec_add(env, strdup(*e));
-        wi_env_unlock();
-    } else if (wide) {
-        for (const wchar_t *w = block; *w && !err; w += wcslen(w) + 1) {
-            char *s = wi_utf8_from_wide(w);
-            if (s && is_start_var(s))
-                free(s);
-            else
-                err = strvec_add(env, s);
-        }
-    } else {
-        for (const char *a = block; *a && !err; a += strlen(a) + 1)
-            if (!is_start_var(a))
-                err = strvec_add(env, strdup(a));
-    }
-    if (!err)
-        err = strvec_add(env, strdup(start_var));
-    return err;
-}
-
-/* --- Spawning ------------------------------------------------------------------ */
-
-#define NO_NICE INT_MIN
-
-struct spawn_plan {
-    const char *exe;
-    char **argv;
-    char **envp;
-    int std_fds[3];       /* sources for fds 0..2 (>= 3, close-on-exec), -1: keep ours */
-    const int *pass_fds;  /* passed at the same number */
-    unsigned npass;
-    const char *cwd;      /* NULL: ours */
-    bool new_group;       /* CREATE_NEW_PROCESS_GROUP */
-    bool suspended;       /* CREATE_SUSPENDED */
-    int nice;             /* NO_NICE: inherit */
-};
-
-static DWORD spawn_posix(const struct spawn_plan *sp, pid_t *pid)
-{
-#if WI_HAVE_SPAWN_FD_ACTIONS
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none;
-    int r = 0;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    for (int i = 0; i < 3 && !r; i++)
-        if (sp->std_fds[i] >= 0)
-            r = posix_spawn_file_actions_adddup2(&fa, sp->std_fds[i], i);
-    /* dup2(fd, fd) clears FD_CLOEXEC in the child only. */
-    for (unsigned i = 0; i < sp->npass && !r; i++)
-        r = posix_spawn_file_actions_adddup2(&fa, sp->pass_fds[i], sp->pass_fds[i]);
-    if (!r && sp->cwd)
-        r = posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
-    /* A new process starts with no signal blocked, whatever the calling
-     * thread has blocked. */
-    sigemptyset(&none);
-    short flags = POSIX_SPAWN_SETSIGMASK;
-    if (!r)
-        r = posix_spawnattr_setsigmask(&attr, &none);
-    if (!r && sp->new_group) {
-        flags |= POSIX_SPAWN_SETPGROUP;
-        r = posix_spawnattr_setpgroup(&attr, 0);
-    }
-    if (!r)
-        r = posix_spawnattr_setflags(&attr, flags);
-    if (!r)
-        r = posix_spawn(pid, sp->exe, &fa, &attr, sp->argv, sp->envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    return r ? wi_error_from_errno(r) : ERROR_SUCCESS;
-#else
-    (void)sp;
-    (void)pid;
-    return ERROR_NOT_SUPPORTED;
-#endif
-}
-
-static void child_fail(int errfd, int err, bool report)
-{
-    if (report) {
-        ssize_t w = write(errfd, &err, sizeof err);
-        (void)w;
-    }
-    _exit(127);
-}
-
-/* Between fork and exec: async-signal-safe calls only. */
-static void child_after_fork(const struct spawn_plan *sp, int errfd)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int i = 0; i < 3; i++)
-        if (sp->std_fds[i] >= 0 && dup2(sp->std_fds[i], i) < 0)
-            child_fail(errfd, errno, true);
-    for (unsigned i = 0; i < sp->npass; i++)
-        if (fcntl(sp->pass_fds[i], F_SETFD, 0) != 0)
-            child_fail(errfd, errno, true);
-    if (sp->new_group && setpgid(0, 0) != 0)
-        child_fail(errfd, errno, true);
-    /* Raising priority needs CAP_SYS_NICE or RLIMIT_NICE; without them the
-     * child keeps our priority, as Windows quietly gives HIGH instead of
-     * REALTIME to a caller without the privilege (docs/processes.md). */
-    if (sp->nice != NO_NICE)
-        setpriority(PRIO_PROCESS, 0, sp->nice);
-    if (sp->cwd && chdir(sp->cwd) != 0)
-        child_fail(errfd, errno, true);
-    if (sp->suspended)
-        raise(SIGSTOP); /* CREATE_SUSPENDED: wait here for ResumeThread's SIGCONT */
-    execve(sp->exe, sp->argv, sp->envp);
-    /* After a stop nobody reads errfd any more (the parent returned). */
-    child_fail(errfd, errno, !sp->suspended);
-}
-
-static DWORD read_child_error(int fd)
-{
-    int e;
-    ssize_t n;
-    do
-        n = read(fd, &e, sizeof e);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof e ? wi_error_from_errno(e) : ERROR_SUCCESS;
-}
-
-static void reap(pid_t pid)
-{
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
-static DWORD spawn_fork(const struct spawn_plan *sp, pid_t *out)
-{
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0)
-        return wi_error_from_errno(errno);
-    pid_t pid = fork();
-    if (pid < 0) {
-        DWORD err = wi_error_from_errno(errno);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return err;
-    }
-    if (pid == 0) {
-        close(pipefd[0]);
-        child_after_fork(sp, pipefd[1]);
-    }
-    close(pipefd[1]);
-    DWORD err = ERROR_SUCCESS;
-    if (sp->suspended) {
-        /* Return only once the child has stopped (so ResumeThread's SIGCONT
-         * cannot come too early), or has failed before stopping. */
-        siginfo_t si;
-        int r;
-        do {
-            memset(&si, 0, sizeof si);
-            r = waitid(P_PID, (id_t)pid, &si, WSTOPPED | WEXITED | WNOWAIT);
-        } while (r < 0 && errno == EINTR);
-        if (r == 0 && si.si_code != CLD_STOPPED) {
-            err = read_child_error(pipefd[0]);
-            if (!err)
-                err = ERROR_GEN_FAILURE; /* killed before it stopped */
-        }
-    } else {
-        /* EOF: exec succeeded (the pipe was close-on-exec). */
-        err = read_child_error(pipefd[0]);
-    }
-    close(pipefd[0]);
-    if (err) {
-        reap(pid);
-        return err;
-    }
-    *out = pid;
-    return ERROR_SUCCESS;
 }
 
 /* --- CreateProcess ------------------------------------------------------------- */
@@ -1057,7 +734,7 @@ static int class_nice(DWORD cls)
     case REALTIME_PRIORITY_CLASS:
         return -20;
     default:
-        return NO_NICE;
+        return WI_NO_NICE;
     }
 }
 
@@ -1111,9 +788,9 @@ static DWORD create_process(const struct create_args *a)
     char *exe = NULL, *cmdline = NULL, **argv = NULL;
     int argc;
     struct stat st;
-    struct strvec env = {0};
+    char **envp = NULL;
     struct wi_start_block block = {.fd = -1, .record_fd = -1};
-    struct spawn_plan sp = {.std_fds = {-1, -1, -1}, .nice = NO_NICE};
+    struct wi_launch_plan sp = {.std_fds = {-1, -1, -1}, .nice = WI_NO_NICE};
     struct wi_start_request req;
     char start_var[64];
     pid_t pid = -1;
@@ -1157,22 +834,16 @@ static DWORD create_process(const struct create_args *a)
     if (!cmdline)
         return ERROR_NOT_ENOUGH_MEMORY;
 
-    bool use_fork = (a->flags & CREATE_SUSPENDED) || !WI_HAVE_SPAWN_FD_ACTIONS;
     if (cls) {
         errno = 0;
         int now = getpriority(PRIO_PROCESS, 0);
-        if (errno == 0 && now != class_nice(cls)) {
+        if (errno == 0 && now != class_nice(cls))
             sp.nice = class_nice(cls);
-            use_fork = true;
-        }
     }
 
-    if (a->app)
-        err = find_program(a->app, false, &exe, &st);
-    else
-        err = find_from_command_line(cmdline, &exe, &st);
-    if (!err)
-        err = check_executable(exe, a->flags & CREATE_SUSPENDED);
+    /* A suspended child is stopped before exec and cannot report a bad
+     * format then: check it first. */
+    err = wi_launch_find(a->app, cmdline, a->flags & CREATE_SUSPENDED, &exe, &st);
     if (err)
         goto out;
 
@@ -1209,31 +880,32 @@ static DWORD create_process(const struct create_args *a)
         goto out;
 
     snprintf(start_var, sizeof start_var, "%s=%d", WI_START_ENV, block.fd);
-    err = build_envp(a->env, a->flags & CREATE_UNICODE_ENVIRONMENT, start_var, &env);
+    err = wi_launch_env(a->env, a->flags & CREATE_UNICODE_ENVIRONMENT, start_var, &envp);
     if (err)
         goto out;
 
     sp.exe = exe;
     sp.argv = argv;
-    sp.envp = env.v;
+    sp.envp = envp;
     sp.pass_fds = block.fds;
     sp.npass = block.nfds;
     sp.cwd = a->cwd;
     sp.new_group = a->flags & CREATE_NEW_PROCESS_GROUP;
     sp.suspended = a->flags & CREATE_SUSPENDED;
-    err = use_fork ? spawn_fork(&sp, &pid) : spawn_posix(&sp, &pid);
+    err = wi_launch(&sp, &pid);
     if (err)
         goto out;
 
     /* The child runs. From here a failure must not leave it running
      * unobserved: it is killed, and reaped by the service thread once a
      * process object watches it, by us otherwise. */
-    pidfd = pidfd_open(pid);
+    bool is_pipe;
+    pidfd = exit_fd(pid, true, &is_pipe);
     bool watched = false;
     if (pidfd < 0) {
         err = wi_error_from_errno(errno);
     } else {
-        err = process_create(pid, pidfd, true, block.record, block.record_fd, &p);
+        err = process_create(pid, pidfd, is_pipe, true, block.record, block.record_fd, &p);
         if (err) {
             close(pidfd);
         } else {
@@ -1271,7 +943,7 @@ static DWORD create_process(const struct create_args *a)
         if (p)
             wi_object_release(&p->obj);
         if (!watched)
-            reap(pid);
+            wi_launch_reap(pid);
         goto out;
     }
     a->pi->hProcess = hp;
@@ -1284,7 +956,7 @@ out:
         if (sp.std_fds[i] >= 0)
             close(sp.std_fds[i]);
     wi_start_block_close(&block);
-    strvec_free(&env);
+    wi_launch_env_free(envp);
     free(argv);
     free(exe);
     free(cmdline);
@@ -1407,17 +1079,19 @@ WINBASEAPI HANDLE WINAPI OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle,
         }
         return h;
     }
-    int fd = pidfd_open((pid_t)dwProcessId);
+    bool child = is_our_child((pid_t)dwProcessId), is_pipe;
+    if (!child && kill((pid_t)dwProcessId, 0) != 0 && errno == ESRCH)
+        return wi_fail_null(ERROR_INVALID_PARAMETER);
+    int fd = exit_fd((pid_t)dwProcessId, child, &is_pipe);
     if (fd < 0)
         return wi_fail_null(errno == ESRCH ? ERROR_INVALID_PARAMETER : wi_error_from_errno(errno));
     /* Only a process we may signal can be terminated or waited on as the
      * Windows access check would allow; Linux decides with kill(pid, 0). */
-    if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) != 0 && errno == EPERM) {
+    if (!is_pipe && syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) != 0 && errno == EPERM) {
         close(fd);
         return wi_fail_null(ERROR_ACCESS_DENIED);
     }
-    bool child = is_our_child((pid_t)dwProcessId);
-    DWORD err = wi_process_new((pid_t)dwProcessId, fd, child, &p);
+    DWORD err = process_create((pid_t)dwProcessId, fd, is_pipe, child, NULL, -1, &p);
     if (err) {
         close(fd);
         return wi_fail_null(err);
@@ -1497,7 +1171,7 @@ WINBASEAPI BOOL WINAPI TerminateProcess(HANDLE hProcess, UINT uExitCode)
             }
             record_write(p->record, uExitCode);
         }
-        if (syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0) != 0)
+        if (process_kill(p, SIGKILL) != 0)
             err = errno == ESRCH ? ERROR_ACCESS_DENIED : wi_error_from_errno(errno);
     }
     pthread_mutex_unlock(&p->lock);

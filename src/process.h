@@ -30,6 +30,8 @@ struct process {
     struct wi_object obj; /* must be first */
     pid_t pid;
     int pidfd;              /* -1 for the current process */
+    bool pidfd_is_pipe;     /* no pidfds on this system: pidfd is a pipe that
+                               turns readable when the child exits (process.c) */
     struct wi_child *child; /* a child of ours (we reap it): its shared state; NULL otherwise */
     struct wi_waitable w;   /* local: word 0 running, 1 exited */
     pthread_mutex_t lock;   /* guards the fields below */

@@ -14,7 +14,22 @@
 struct watch {
     void (*fn)(void *arg);
     void *arg;
+    struct watch *prev, *next; /* in `pending` until it fires */
 };
+
+/* Watches not fired yet. Only the kernel's epoll set points at them
+ * otherwise, which leak checkers (LeakSanitizer, valgrind) cannot see: a
+ * process ending while it watches, say, its parent would report a leak. */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch pending = {.prev = &pending, .next = &pending};
+
+static void pending_unlink(struct watch *w)
+{
+    pthread_mutex_lock(&pending_lock);
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+    pthread_mutex_unlock(&pending_lock);
+}
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int epfd = -1;
@@ -27,6 +42,7 @@ static void *service_main(void *unused)
         int n = epoll_wait(fd, ev, 16, -1);
         for (int i = 0; i < n; i++) {
             struct watch *w = ev[i].data.ptr;
+            pending_unlink(w);
             w->fn(w->arg);
             free(w);
         }
@@ -42,6 +58,7 @@ static void forget_in_child(void)
         close(epfd);
     epfd = -1;
     pthread_mutex_init(&start_lock, NULL);
+    pthread_mutex_init(&pending_lock, NULL); /* the parent's watches stay listed, never fire */
 }
 
 static DWORD service_start(void)
@@ -92,8 +109,15 @@ DWORD wi_service_watch(int fd, void (*fn)(void *arg), void *arg)
         return ERROR_NOT_ENOUGH_MEMORY;
     w->fn = fn;
     w->arg = arg;
+    pthread_mutex_lock(&pending_lock);
+    w->prev = &pending;
+    w->next = pending.next;
+    pending.next->prev = w;
+    pending.next = w;
+    pthread_mutex_unlock(&pending_lock);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = w};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        pending_unlink(w);
         free(w);
         return wi_error_from_errno(errno);
     }

@@ -280,6 +280,26 @@ static void test_foreign(void)
     T_EQ(t_wait_child(&pi, 10000), 6, "exit code 6");
     T_OK(run(NULL, "/bin/sh -c \"kill -SEGV $$\"", 0, &pi), "a child dying of SIGSEGV");
     T_EQ(t_wait_child(&pi, 10000), 0xC0000005u, "reads as STATUS_ACCESS_VIOLATION");
+
+    /* CREATE_NEW_PROCESS_GROUP: the child leads its own process group
+     * (field 5 of /proc/<pid>/stat is the group). */
+    const char *pgid_check = "/bin/sh -c \"[ $(cut -d' ' -f5 /proc/$$/stat) = $$ ]\"";
+    T_OK(run(NULL, pgid_check, CREATE_NEW_PROCESS_GROUP, &pi), "CREATE_NEW_PROCESS_GROUP");
+    T_EQ(t_wait_child(&pi, 10000), 0, "the child leads a new process group");
+    T_OK(run(NULL, pgid_check, 0, &pi), "without it");
+    T_EQ(t_wait_child(&pi, 10000), 1, "the child stays in ours");
+
+    /* An unquoted program path with a space: Windows tries "<dir>/my",
+     * then "<dir>/my dir/prog" (whose argv still splits at the space). */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "/bin/sh -c \"mkdir -p '%s.spacedir/my dir' && ln -sf /bin/false '%s.spacedir/my dir/prog'\"",
+             self_path(), self_path());
+    T_OK(run(NULL, cmd, 0, &pi) && t_wait_child(&pi, 10000) == 0, "made <dir>/my dir/prog");
+    snprintf(cmd, sizeof cmd, "%s.spacedir/my dir/prog arg", self_path());
+    T_OK(run(NULL, cmd, 0, &pi), "unquoted path with a space");
+    T_EQ(t_wait_child(&pi, 10000), 1, "found by the longer prefix (/bin/false ran)");
+    snprintf(cmd, sizeof cmd, "/bin/sh -c \"rm -rf '%s.spacedir'\"", self_path());
+    T_OK(run(NULL, cmd, 0, &pi) && t_wait_child(&pi, 10000) == 0, "cleaned up");
 }
 
 static void test_errors(void)
