@@ -601,7 +601,43 @@ static int child_main(int argc, char **argv)
         CloseHandle(h);
         return 0;
     }
+    if (strcmp(what, "append") == 0) {
+        /* argv[3] is the value of an inherited handle: write at the file
+         * pointer the parent left. */
+        DWORD n;
+        h = (HANDLE)(ULONG_PTR)strtoul(p, NULL, 0);
+        if (GetFileType(h) != FILE_TYPE_DISK)
+            return 30;
+        if (!WriteFile(h, "def", 3, &n, NULL) || n != 3)
+            return 31;
+        return 0;
+    }
     return 99;
+}
+
+/* An inherited file handle is the same open: one file pointer. */
+static void test_inherit_processes(void)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    const char *p = path_of("inherit");
+    PROCESS_INFORMATION pi;
+    char args[64], buf[16];
+    DWORD n;
+    HANDLE h = CreateFileA(p, GENERIC_READ | GENERIC_WRITE, 0, &sa, CREATE_ALWAYS, 0, NULL);
+
+    T_OK(WriteFile(h, "abc", 3, &n, NULL), "write through an inheritable handle");
+    snprintf(args, sizeof args, "child append %#lx", (unsigned long)(ULONG_PTR)h);
+    BOOL spawned = t_spawn_ex(args, TRUE, NULL, &pi);
+    T_OK(spawned, "spawn a child inheriting it");
+    if (spawned)
+        T_EQ(t_wait_child(&pi, 10000), 0, "the child wrote through the inherited handle");
+    T_EQ(SetFilePointer(h, 0, NULL, FILE_CURRENT), 6, "the child moved our file pointer: one shared open");
+    SetFilePointer(h, 0, NULL, FILE_BEGIN);
+    memset(buf, 0, sizeof buf);
+    T_OK(ReadFile(h, buf, sizeof buf - 1, &n, NULL), "read back");
+    T_STR(buf, "abcdef", "the child's bytes follow ours");
+    CloseHandle(h);
+    DeleteFileA(p);
 }
 
 static void test_sharing_processes(void)
@@ -670,5 +706,6 @@ int main(int argc, char **argv)
     test_std_handles();
     test_bad_handles();
     test_sharing_processes();
+    test_inherit_processes();
     return t_done();
 }

@@ -68,6 +68,8 @@ static void test_basic(void)
     T_OK(ReadFile(r, buf, sizeof buf, &n, NULL), "ReadFile");
     T_EQ(n, 4, "a pipe read returns what is there");
     T_STR(buf, "ping", "data");
+    T_ERR(SetFilePointer(r, 0, NULL, FILE_CURRENT) != INVALID_SET_FILE_POINTER, ERROR_SEEK_ON_DEVICE,
+          "a pipe has no file pointer");
     T_ERR(ReadFile(w, buf, 1, &n, NULL), ERROR_ACCESS_DENIED, "reading the write end");
     T_ERR(WriteFile(r, "x", 1, &n, NULL), ERROR_ACCESS_DENIED, "writing the read end");
 
