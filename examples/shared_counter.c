@@ -44,7 +44,9 @@ int main(int argc, char **argv)
         if (n < 1 || n > 64 || !GetModuleFileNameA(NULL, self, sizeof self))
             return 1;
         for (long i = 0; i < n; i++) {
-            STARTUPINFOA si = {sizeof si};
+            STARTUPINFOA si;
+            memset(&si, 0, sizeof si);
+            si.cb = sizeof si;
             snprintf(cmd, sizeof cmd, "\"%s\" --increment %ld x", self, m);
             if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi[i])) {
                 fprintf(stderr, "CreateProcess failed: %lu\n", (unsigned long)GetLastError());
