@@ -599,7 +599,7 @@ static DWORD create_file(const char *name, DWORD access, DWORD share, const SECU
     enum path_kind kind;
     char *path = NULL;
     DWORD err, hflags;
-    bool world, created;
+    bool world, created = false;
     int fd = -1;
     struct stat st;
 

@@ -70,6 +70,13 @@ static void test_dispositions(void)
     WriteFile(h, "abc", 3, &n, NULL);
     CloseHandle(h);
 
+    h = open_file(p, GENERIC_READ, 0, CREATE_ALWAYS);
+    T_OK(h != INVALID_HANDLE_VALUE && file_size(h) == 0, "CREATE_ALWAYS with only GENERIC_READ also overwrites");
+    CloseHandle(h);
+    h = open_file(p, GENERIC_WRITE, 0, OPEN_EXISTING);
+    WriteFile(h, "abc", 3, &n, NULL);
+    CloseHandle(h);
+
     SetLastError(T_POISON);
     h = open_file(p, GENERIC_READ, 0, TRUNCATE_EXISTING);
     T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "TRUNCATE_EXISTING without GENERIC_WRITE");
