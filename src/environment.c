@@ -39,6 +39,12 @@ void wi_env_unlock(void)
     pthread_mutex_unlock(&env_lock);
 }
 
+/* fork() by the program: the lock must not be copied while held. */
+__attribute__((constructor)) static void env_atfork(void)
+{
+    pthread_atfork(wi_env_lock, wi_env_unlock, wi_env_unlock);
+}
+
 /* --- Command line ---------------------------------------------------------------- */
 
 static pthread_once_t cmdline_once = PTHREAD_ONCE_INIT;

@@ -215,6 +215,22 @@ struct wi_child {
 static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wi_child *children;
 
+/* fork() by the program: the lock must not be copied while held. */
+static void children_lock_acquire(void)
+{
+    pthread_mutex_lock(&children_lock);
+}
+
+static void children_lock_release(void)
+{
+    pthread_mutex_unlock(&children_lock);
+}
+
+__attribute__((constructor)) static void children_atfork(void)
+{
+    pthread_atfork(children_lock_acquire, children_lock_release, children_lock_release);
+}
+
 /* The unreaped entry for `pid`, made if missing (taking over record and
  * record_fd then). */
 static struct wi_child *child_get(pid_t pid, struct wi_exit_record *record, int record_fd)
@@ -384,10 +400,11 @@ static void collect_exit(struct process *p)
             if (r == 0 && si.si_pid != 0) {
                 c->reaped = true;
                 c->status = si;
-            } else if (r != 0 && errno == ECHILD) {
+            } else if (r != 0 && errno == ECHILD && (p->pidfd_is_pipe || pidfd_exited(p->pidfd))) {
                 /* Reaped behind our back (a SIGCHLD handler calling
                  * waitpid(-1), or SIGCHLD ignored): it ended, we cannot
-                 * know how. */
+                 * know how. (ECHILD while it runs: we are a fork() of its
+                 * parent, and it is no child of ours.) */
                 c->reaped = true;
                 c->lost = true;
             }
@@ -1145,8 +1162,12 @@ WINBASEAPI BOOL WINAPI TerminateProcess(HANDLE hProcess, UINT uExitCode)
         return wi_fail_bool(err);
     struct process *p = as_process(pin.obj);
     if (p->pidfd < 0) {
+        /* TerminateProcess(GetCurrentProcess(), n): at once, without the
+         * exit-time cleanup ExitProcess runs (atexit handlers, stdio
+         * flushing), as on Windows. */
         wi_handle_put(&pin);
-        ExitProcess(uExitCode); /* TerminateProcess(GetCurrentProcess(), n) */
+        wi_process_record_exit(uExitCode);
+        _exit((int)(uExitCode & 0xff));
     }
     pthread_mutex_lock(&p->lock);
     if (atomic_load(&p->w.word)) {

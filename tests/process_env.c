@@ -242,6 +242,33 @@ static void test_children(void)
     snprintf(cmd, sizeof cmd, "\"%s\" child startup", self);
     T_OK(spawn_ex(cmd, NULL, 0, NULL, &si, &pi), "child with a STARTUPINFO");
     T_EQ(t_wait_child(&pi, 10000), 0, "GetStartupInfoA/W give it back");
+    /* CreateProcessW: the same through wide strings. */
+    STARTUPINFOW siw;
+    wchar_t wcmd[4096];
+    memset(&siw, 0, sizeof siw);
+    siw.cb = sizeof siw;
+    siw.dwFlags = STARTF_USESHOWWINDOW | STARTF_USEPOSITION;
+    siw.wShowWindow = 7;
+    siw.dwX = 10;
+    siw.dwY = 20;
+    siw.lpTitle = L"A title";
+    siw.cbReserved2 = 3;
+    siw.lpReserved2 = (LPBYTE) "abc";
+    swprintf(wcmd, 4096, L"\"%s\"  child  startup", self);
+    memset(&pi, 0xcc, sizeof pi);
+    T_OK(CreateProcessW(NULL, wcmd, NULL, NULL, FALSE, 0, NULL, NULL, &siw, &pi), "CreateProcessW");
+    T_EQ(t_wait_child(&pi, 10000), 0, "STARTUPINFOW reaches GetStartupInfoA/W");
+    snprintf(cmd, sizeof cmd, "\"%s\"  child  cmdline", self);
+    SetEnvironmentVariableA("WANT_CMDLINE", cmd);
+    swprintf(wcmd, 4096, L"\"%s\"  child  cmdline", self);
+    memset(&siw, 0, sizeof siw);
+    siw.cb = sizeof siw;
+    T_OK(CreateProcessW(NULL, wcmd, NULL, NULL, FALSE, 0, NULL, L"/", &siw, &pi), "CreateProcessW, lpCurrentDirectory");
+    T_EQ(t_wait_child(&pi, 10000), 0, "GetCommandLineA/W after CreateProcessW");
+    SetEnvironmentVariableA("WANT_CMDLINE", NULL);
+    T_ERR(CreateProcessW(L"/no/such/program", NULL, NULL, NULL, FALSE, 0, NULL, NULL, &siw, &pi),
+          ERROR_PATH_NOT_FOUND, "CreateProcessW error");
+
     snprintf(cmd, sizeof cmd, "\"%s\" child nostartup", self);
     T_OK(spawn_ex(cmd, NULL, 0, NULL, NULL, &pi), "child with an empty STARTUPINFO");
     T_EQ(t_wait_child(&pi, 10000), 0, "GetStartupInfoA: nothing set");
