@@ -306,6 +306,7 @@ const struct wi_object_ops wi_mapping_ops = {
     .try_satisfy = wi_no_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
@@ -894,7 +895,14 @@ static DWORD flush_view(const void *addr, SIZE_T bytes)
 
 /* --- VirtualQuery -------------------------------------------------------------------- */
 
-#define MAX_APP_ADDRESS 0x7FFFFFFEFFFFull /* as GetSystemInfo reports it */
+/* The top of user space as GetSystemInfo reports it (Windows'). Linux may
+ * map a little above it (the stack without ASLR): what is mapped is
+ * reported wherever it is; free space above this is out of range. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define MAX_APP_ADDRESS ((uintptr_t)0x7FFFFFFEFFFFull)
+#else
+#define MAX_APP_ADDRESS ((uintptr_t)0xFFFEFFFFu)
+#endif
 
 /* A region of the address space as /proc/self/maps shows it. */
 struct region {
@@ -956,8 +964,6 @@ static DWORD protect_from_perms(const char *p)
 static DWORD query(const void *addr, MEMORY_BASIC_INFORMATION *mbi)
 {
     uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(page_size() - 1);
-    if ((uintptr_t)addr > MAX_APP_ADDRESS)
-        return ERROR_INVALID_PARAMETER;
     memset(mbi, 0, sizeof *mbi);
     mbi->BaseAddress = (void *)a;
 
@@ -981,8 +987,10 @@ static DWORD query(const void *addr, MEMORY_BASIC_INFORMATION *mbi)
     if (err)
         return err;
     if (!found) {
+        if (a > MAX_APP_ADDRESS)
+            return ERROR_INVALID_PARAMETER;
         /* Free: up to the next region or the top of the address space. */
-        uintptr_t next = r.start ? r.start : (uintptr_t)MAX_APP_ADDRESS + 1;
+        uintptr_t next = r.start ? r.start : MAX_APP_ADDRESS + 1;
         mbi->RegionSize = (SIZE_T)(next - a);
         mbi->State = MEM_FREE;
         mbi->Protect = PAGE_NOACCESS;
