@@ -2,6 +2,7 @@
 /* The handle table; the pin/close protocol is described in handle.h. */
 #include "handle.h"
 
+#include "control.h"
 #include "error.h"
 
 #include <pthread.h>
@@ -343,13 +344,18 @@ WINBASEAPI BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSour
         wi_handle_put(&src_proc);
         return wi_fail_bool(err);
     }
-    /* Duplication into or out of another process comes with the
-     * synchronization issue; until then it fails clearly. */
     bool local = wi_process_is_current(src_proc.obj) && wi_process_is_current(dst_proc.obj);
+    if (!local) {
+        /* Another process on either side: its control channel does the
+         * half of the work that must happen there (control.c). */
+        err = wi_control_duplicate(src_proc.obj, hSourceHandle, dst_proc.obj, lpTargetHandle, dwDesiredAccess,
+                                   bInheritHandle, dwOptions);
+        wi_handle_put(&src_proc);
+        wi_handle_put(&dst_proc);
+        return wi_result_bool(err);
+    }
     wi_handle_put(&src_proc);
     wi_handle_put(&dst_proc);
-    if (!local)
-        return wi_fail_bool(ERROR_NOT_SUPPORTED);
 
     err = wi_handle_get(hSourceHandle, WI_TYPE_NONE, 0, &src);
     if (err)

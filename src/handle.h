@@ -47,8 +47,11 @@ void wi_handle_foreach(void (*fn)(HANDLE h, struct wi_object *obj, DWORD access,
 struct wi_object *wi_process_current(void);
 struct wi_object *wi_thread_current(void);
 
-/* Does this process object stand for the calling process? (process.c) */
+/* Does this process object stand for the calling process? Its pid, and is
+ * it still running (signalable)? (process.c) */
 bool wi_process_is_current(struct wi_object *process);
+pid_t wi_process_pid(struct wi_object *process);
+bool wi_process_alive(struct wi_object *process);
 
 /* Expand GENERIC_* / MAXIMUM_ALLOWED through the type's generic mapping. */
 DWORD wi_handle_map_access(const struct wi_object_ops *ops, DWORD access);

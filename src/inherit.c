@@ -468,7 +468,9 @@ static void read_start_block(int fd)
 }
 
 /* Runs before main() in every process that links winipc. */
-__attribute__((constructor)) static void inherit_startup(void)
+/* Priority 200: before control.c's start-up, which reports readiness
+ * through the exit record installed here. */
+__attribute__((constructor(200))) static void inherit_startup(void)
 {
     /* One descriptor per named object: let the process use all it may
      * (DESIGN.md, "pitfalls"). */

@@ -25,6 +25,7 @@
 
 #include "cmdline.h"
 #include "error.h"
+#include "futex.h"
 #include "handle.h"
 #include "inherit.h"
 #include "launch.h"
@@ -35,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -521,6 +523,53 @@ struct wi_object *wi_process_current(void)
 bool wi_process_is_current(struct wi_object *obj)
 {
     return as_process(obj)->pid == getpid() && as_process(obj)->pidfd < 0;
+}
+
+pid_t wi_process_pid(struct wi_object *obj)
+{
+    return as_process(obj)->pid;
+}
+
+/* The exit record this process got from its parent, NULL if none. */
+static struct wi_exit_record *own_record;
+
+void wi_process_mark_ready(void)
+{
+    if (own_record) {
+        atomic_store(&own_record->ready, 1);
+        wi_futex_wake(&own_record->ready, INT_MAX);
+    }
+}
+
+bool wi_process_wait_ready(struct wi_object *obj, DWORD ms)
+{
+    struct process *p = as_process(obj);
+    struct wi_exit_record *r = p->child ? p->child->record : p->record;
+    struct timespec ts, *deadline = wi_deadline(ms, &ts);
+    if (!r)
+        return false;
+    while (!atomic_load(&r->ready)) {
+        if (!wi_process_alive(obj))
+            return false;
+        /* Bounded steps: the child may die without ever waking us. */
+        struct timespec step;
+        wi_deadline(10, &step);
+        if (deadline && (step.tv_sec > deadline->tv_sec ||
+                         (step.tv_sec == deadline->tv_sec && step.tv_nsec > deadline->tv_nsec)))
+            step = *deadline;
+        if (wi_futex_wait(&r->ready, 0, &step) == ETIMEDOUT && deadline && step.tv_sec == deadline->tv_sec &&
+            step.tv_nsec == deadline->tv_nsec)
+            return atomic_load(&r->ready) != 0;
+    }
+    return true;
+}
+
+bool wi_process_alive(struct wi_object *obj)
+{
+    struct process *p = as_process(obj);
+    if (wi_process_is_current(obj))
+        return true;
+    return !atomic_load(&p->w.word) && process_kill(p, 0) == 0;
 }
 
 /* Inheritance: the child gets a pidfd of its own for the same process and,
@@ -1237,8 +1286,6 @@ WINBASEAPI BOOL WINAPI ProcessIdToSessionId(DWORD dwProcessId, DWORD *pSessionId
     *pSessionId = 1;
     return TRUE;
 }
-
-static struct wi_exit_record *own_record;
 
 void wi_process_set_own_record(struct wi_exit_record *record)
 {

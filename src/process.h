@@ -19,6 +19,9 @@
 struct wi_exit_record {
     _Atomic uint32_t valid;
     _Atomic uint32_t code;
+    /* Set to 1 by the child once its control channel listens (control.c),
+     * so DuplicateHandle into a just-started child can wait for it. */
+    _Atomic uint32_t ready;
 };
 
 #define WI_RECORD_VALID 1u
@@ -51,6 +54,14 @@ DWORD wi_process_new(pid_t pid, int pidfd, bool is_child, struct process **out);
 
 /* The exit record this process got from its parent (inherit.c at start-up). */
 void wi_process_set_own_record(struct wi_exit_record *record);
+
+/* This process's control channel listens: tell the parent (exit record). */
+void wi_process_mark_ready(void);
+
+/* For a winipc child of ours that is starting: wait up to `ms` until its
+ * control channel listens. False when it is not such a child, or it died or
+ * did not become ready in time. */
+bool wi_process_wait_ready(struct wi_object *process, DWORD ms);
 
 /* Store `code` in this process's exit record, if its parent gave it one. */
 void wi_process_record_exit(DWORD code);

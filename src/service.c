@@ -116,7 +116,9 @@ DWORD wi_service_watch(int fd, void (*fn)(void *arg), void *arg)
     pending.next = w;
     pthread_mutex_unlock(&pending_lock);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = w};
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    /* A one-shot watch that fired leaves its fd in the epoll set, disabled:
+     * watching that fd again re-arms it. */
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && (errno != EEXIST || epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
         pending_unlink(w);
         free(w);
         return wi_error_from_errno(errno);
