@@ -211,6 +211,21 @@ static struct {
     struct mapping *head;
 } live = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
+/* A thread calling fork() must not leave our locks held in the child:
+ * both are taken around fork (live.lock first, the order everywhere). The
+ * child keeps the parent's views, as Linux mappings survive fork. */
+static void fork_prepare(void);
+static void fork_done(void);
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void fork_register(void)
+{
+    pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+static void fork_safety(void)
+{
+    pthread_once(&fork_once, fork_register);
+}
+
 static void live_add(struct mapping *m)
 {
     struct stat st;
@@ -218,6 +233,7 @@ static void live_add(struct mapping *m)
         return;
     m->state_dev = st.st_dev;
     m->state_ino = st.st_ino;
+    fork_safety();
     pthread_mutex_lock(&live.lock);
     m->next_live = live.head;
     live.head = m;
@@ -241,6 +257,7 @@ static void live_remove(struct mapping *m)
 static int live_dup_file(const struct stat *st)
 {
     int fd = -1;
+    fork_safety();
     pthread_mutex_lock(&live.lock);
     for (struct mapping *m = live.head; m; m = m->next_live) {
         if (m->state_dev == st->st_dev && m->state_ino == st->st_ino) {
@@ -301,15 +318,20 @@ const struct wi_object_ops wi_mapping_ops = {
     .type = WI_TYPE_MAPPING,
     .generic_map = {STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, STANDARD_RIGHTS_WRITE | SECTION_MAP_WRITE,
                     STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE, SECTION_ALL_ACCESS},
-    /* Windows: waiting on a section fails with ERROR_INVALID_HANDLE. */
+    /* Sections are not waitable: a wait fails (ERROR_ACCESS_DENIED through a
+     * CreateFileMapping handle, which lacks SYNCHRONIZE, else
+     * ERROR_INVALID_HANDLE). */
     .waitable = wi_no_waitable,
     .try_satisfy = wi_no_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
     .signal = wi_no_signal,
+    /* ReadFile, WriteFile, FlushFileBuffers on a section: ERROR_INVALID_HANDLE. */
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .read_overlapped = wi_sync_read_overlapped,
+    .write_overlapped = wi_sync_write_overlapped,
     .std_fd = wi_no_std_fd,
     .export_fds = mapping_export_fds,
     .import = mapping_import,
@@ -695,20 +717,27 @@ static struct {
     size_t count, cap;
 } view_table = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
-/* A fork()ing thread must not leave the table locked in the child. */
 static void views_lock(void)
 {
+    fork_safety();
     pthread_mutex_lock(&view_table.lock);
 }
 static void views_unlock(void)
 {
     pthread_mutex_unlock(&view_table.lock);
 }
-static void views_register_atfork(void)
+
+static void fork_prepare(void)
 {
-    pthread_atfork(views_lock, views_unlock, views_unlock);
+    pthread_mutex_lock(&live.lock);
+    pthread_mutex_lock(&view_table.lock);
 }
-static pthread_once_t views_once = PTHREAD_ONCE_INIT;
+
+static void fork_done(void)
+{
+    pthread_mutex_unlock(&view_table.lock);
+    pthread_mutex_unlock(&live.lock);
+}
 
 /* Index of the first view whose base is > addr. Lock held. */
 static size_t views_upper(uintptr_t addr)
@@ -838,7 +867,6 @@ static DWORD map_view_of(HANDLE h, DWORD access, uint64_t offset, SIZE_T bytes, 
     int fd = file_backed ? m->file_fd : pin.obj->shared_fd;
     uint64_t file_off = file_backed ? offset : DATA_OFFSET + offset;
 
-    pthread_once(&views_once, views_register_atfork);
     views_lock();
     err = map_view(fd, file_off, v.len, req.prot, req.flags, want, (void **)&v.base);
     if (!err) {

@@ -147,6 +147,17 @@ static void test_unnamed_views(void)
           "WaitForSingleObject on a mapping handle with SYNCHRONIZE");
     CloseHandle(sync);
 
+    /* Nor a file, nor something to signal. */
+    char byte = 0;
+    DWORD n = T_POISON;
+    T_ERR(ReadFile(h, &byte, 1, &n, NULL), ERROR_INVALID_HANDLE, "ReadFile on a mapping handle");
+    T_ERR(WriteFile(h, &byte, 1, &n, NULL), ERROR_INVALID_HANDLE, "WriteFile on a mapping handle");
+    HANDLE other = CreateEventA(NULL, TRUE, TRUE, NULL);
+    SetLastError(T_POISON);
+    T_ERR(SignalObjectAndWait(h, other, 0, FALSE) != WAIT_FAILED, ERROR_INVALID_HANDLE,
+          "SignalObjectAndWait signalling a mapping");
+    CloseHandle(other);
+
     /* A duplicate handle reaches the same section. */
     HANDLE d = NULL;
     T_OK(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, FALSE, DUPLICATE_SAME_ACCESS),
