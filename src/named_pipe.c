@@ -172,9 +172,8 @@ struct pipe_shared {
 #define LOCK_CREATE ((off_t)1 << 30)
 #define LOCK_SLOT(i) (LOCK_CREATE + 1 + (off_t)(i))
 
-/* How long a sleeping WaitNamedPipe or FlushFileBuffers goes without looking
- * for a peer that died without waking it. */
-#define WAIT_SLICE_MS 100
+/* How long a sleeping FlushFileBuffers goes without looking for a peer that
+ * died without waking it. */
 #define FLUSH_SLICE_MS 10
 
 /* WaitNamedPipe with NMPWAIT_USE_DEFAULT_WAIT on a pipe created with a
@@ -197,7 +196,10 @@ struct pipe_end {
     pthread_mutex_t lock;
     enum end_state state;
     uint32_t gen;
-    int listen_fd; /* server, LISTENING only */
+    int listen_fd; /* server: the instance's listening socket; listening in
+                      state LISTENING, shut down otherwise (kept so that the
+                      instance always has a socket to show, e.g. to
+                      GetFileType, until the next cycle replaces it) */
     int conn_fd;
     unsigned users; /* threads using listen_fd/conn_fd outside the lock */
     int *retired;   /* fds to close when users drops to 0 */
@@ -557,6 +559,7 @@ static DWORD server_listen(struct pipe_end *e)
     DWORD err = listen_open(e, e->slot, gen, atomic_load(&s->world) != 0, &fd);
     if (err)
         return err;
+    retire_fd(e, e->listen_fd); /* the previous cycle's, shut down already */
     e->gen = gen;
     e->listen_fd = fd;
     e->state = END_LISTENING;
@@ -565,13 +568,12 @@ static DWORD server_listen(struct pipe_end *e)
     return ERROR_SUCCESS;
 }
 
-/* End the listening cycle: no connection can queue any more (lock held). */
+/* End the listening cycle: no connection can queue any more, and a thread
+ * blocked in ConnectNamedPipe wakes up (lock held). */
 static void server_stop_listening(struct pipe_end *e)
 {
     shutdown(e->listen_fd, SHUT_RDWR);
     sock_unlink(e, e->slot, e->gen);
-    retire_fd(e, e->listen_fd);
-    e->listen_fd = -1;
 }
 
 /* Take the queued connection (lock held, state LISTENING, listen_fd
@@ -701,16 +703,22 @@ static DWORD pipe_write(struct wi_object *obj, const void *buf, DWORD len, DWORD
     return err;
 }
 
-/* Wait until the peer has read all we wrote on `fd`. */
+/* Wait until the peer has read all we wrote on `fd`. Nothing unread is
+ * success even when the peer has gone since (it read everything first, or
+ * its death discarded the rest, as Windows discards a closed end's queue);
+ * data left with a peer that is gone is `gone_err`. */
 static DWORD drain(int fd, struct wi_waitable *w, DWORD gone_err)
 {
     for (;;) {
-        if (peer_gone(fd))
-            return gone_err;
         atomic_fetch_add(&w->waiters, 1);
         uint32_t v = atomic_load(&w->word);
+        /* Look at the peer before the queue: a peer that reads the rest and
+         * closes in between must not look like one that left data. */
+        bool gone = peer_gone(fd);
         int unread = 0;
         DWORD err = sock_unread(fd, &unread);
+        if (!err && unread > 0 && gone)
+            err = gone_err;
         if (!err && unread > 0) {
             struct timespec ts;
             wi_futex_wait(&w->word, v, wi_deadline(FLUSH_SLICE_MS, &ts));
@@ -750,8 +758,9 @@ static DWORD pipe_flush(struct wi_object *obj)
     return err;
 }
 
-/* The connected socket (a server still listening: its listening socket, so
- * that GetFileType still sees a pipe). */
+/* The connected socket (a server instance without a connection: its
+ * listening socket, listening or shut down, so that GetFileType sees a pipe
+ * in every state). */
 static int pipe_std_fd(struct wi_object *obj)
 {
     struct pipe_end *e = end_of(obj);
@@ -770,11 +779,10 @@ static void server_close(struct pipe_end *e)
     /* An inherited copy of this instance in another process keeps the slot
      * (and the sockets, which it shares): leave both to the last holder. */
     bool shared = slot_alive(e->obj.shared_fd, e->slot);
-    if (e->listen_fd >= 0) {
-        if (!shared)
-            sock_unlink(e, e->slot, e->gen);
+    if (!shared && e->state == END_LISTENING)
+        sock_unlink(e, e->slot, e->gen);
+    if (e->listen_fd >= 0)
         close(e->listen_fd);
-    }
     if (e->conn_fd >= 0)
         close(e->conn_fd); /* the client reads what is left, then ERROR_BROKEN_PIPE */
     for (unsigned i = 0; i < e->nretired; i++)
@@ -813,9 +821,15 @@ const struct wi_object_ops wi_pipe_ops = {
     .try_satisfy = wi_no_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
     .consumable = false,
+    .signal = wi_no_signal,
     .read = pipe_read,
     .write = pipe_write,
     .flush = pipe_flush,
+    /* Pipe handles are synchronous for now (FILE_FLAG_OVERLAPPED is
+     * refused): an OVERLAPPED request completes at once, as Windows does on
+     * a synchronous handle. */
+    .read_overlapped = wi_sync_read_overlapped,
+    .write_overlapped = wi_sync_write_overlapped,
     .std_fd = pipe_std_fd,
     .export_fds = pipe_export,
     .import = pipe_import,
@@ -856,11 +870,12 @@ static DWORD pipe_export(struct wi_object *obj, int *fds, unsigned *nfds, void *
         pthread_mutex_lock(&e->lock);
     if (e->server)
         err = range_lock(fds[0], F_RDLCK, LOCK_SLOT(e->slot), false);
-    int sock = e->conn_fd >= 0 ? e->conn_fd : e->listen_fd;
-    int dup_fd = -1;
-    if (!err && sock >= 0) {
-        dup_fd = fcntl(sock, F_DUPFD_CLOEXEC, 0);
-        if (dup_fd < 0)
+    /* Client: [name, connection]; server: [name, listening socket,
+     * connection if connected]. */
+    int socks[2] = {e->server ? e->listen_fd : e->conn_fd, e->server ? e->conn_fd : -1};
+    int dups[2] = {-1, -1};
+    for (int i = 0; i < 2 && !err; i++) {
+        if (socks[i] >= 0 && (dups[i] = fcntl(socks[i], F_DUPFD_CLOEXEC, 0)) < 0)
             err = wi_error_from_errno(errno);
     }
     b.shared_len = nslen;
@@ -875,10 +890,14 @@ static DWORD pipe_export(struct wi_object *obj, int *fds, unsigned *nfds, void *
         pthread_mutex_unlock(&e->lock);
     if (err) {
         close(fds[0]);
+        for (int i = 0; i < 2; i++)
+            if (dups[i] >= 0)
+                close(dups[i]);
         return err;
     }
-    if (dup_fd >= 0)
-        fds[n++] = dup_fd;
+    for (int i = 0; i < 2; i++)
+        if (dups[i] >= 0)
+            fds[n++] = dups[i];
     *nfds = n;
     memcpy(blob, &b, sizeof b);
     memcpy((char *)blob + sizeof b, nsblob, nslen);
@@ -911,7 +930,7 @@ static DWORD pipe_import(const int *fds, unsigned nfds, const void *blob, unsign
 {
     struct pipe_blob b;
     struct wi_object *obj;
-    if (blob_len < sizeof b || nfds < 1 || nfds > 2)
+    if (blob_len < sizeof b || nfds < 1 || nfds > 3)
         return ERROR_INVALID_PARAMETER;
     memcpy(&b, blob, sizeof b);
     if (b.shared_len != blob_len - sizeof b || b.slot >= MAX_SLOTS || b.state > END_DISCONNECTED)
@@ -926,7 +945,8 @@ static DWORD pipe_import(const int *fds, unsigned nfds, const void *blob, unsign
     e->conn_fd = -1;
     err = check_layout(e);
     if (err) {
-        wi_object_release(obj); /* closes fds[0], which the object took over */
+        e->obj.shared_fd = -1; /* on failure the caller keeps (and closes) fds[0] */
+        wi_object_release(obj);
         return err;
     }
     e->server = b.server;
@@ -936,11 +956,11 @@ static DWORD pipe_import(const int *fds, unsigned nfds, const void *blob, unsign
     e->slot = b.slot;
     e->gen = b.gen;
     e->ino = b.ino;
-    if (nfds == 2) {
-        if (e->server && e->state == END_LISTENING)
-            e->listen_fd = fds[1];
-        else
-            e->conn_fd = fds[1];
+    if (!e->server) {
+        e->conn_fd = nfds > 1 ? fds[1] : -1;
+    } else {
+        e->listen_fd = nfds > 1 ? fds[1] : -1;
+        e->conn_fd = nfds > 2 ? fds[2] : -1;
     }
     *out = obj;
     return ERROR_SUCCESS;
@@ -1345,25 +1365,21 @@ static DWORD wait_named_pipe(const char *name, DWORD timeout)
             timeout = DEFAULT_WAIT_MS;
     }
     struct timespec end_ts, *end = wi_deadline(timeout, &end_ts);
-    for (;;) {
+    /* No instance at all: Windows fails at once, whatever the time-out. */
+    int r = probe_instances(e);
+    err = r < 0 ? ERROR_FILE_NOT_FOUND : ERROR_SUCCESS;
+    /* Otherwise wait for an instance to listen. Windows waits by name: the
+     * last instance closing does not end the wait, a new instance of the
+     * name (which reuses this file, which we keep) does. */
+    while (r == 0) {
         atomic_fetch_add(&s->listen.waiters, 1);
         uint32_t v = atomic_load(&s->listen.word);
-        int r = probe_instances(e);
-        if (r != 0) {
-            atomic_fetch_sub(&s->listen.waiters, 1);
-            err = r > 0 ? ERROR_SUCCESS : ERROR_FILE_NOT_FOUND;
-            break;
-        }
-        /* Sleep until an instance starts listening or goes away, waking
-         * now and then to notice a server killed without a word. */
-        struct timespec slice_ts, *slice = wi_deadline(WAIT_SLICE_MS, &slice_ts);
-        bool last = end && (end->tv_sec < slice->tv_sec ||
-                            (end->tv_sec == slice->tv_sec && end->tv_nsec <= slice->tv_nsec));
-        int w = wi_futex_wait(&s->listen.word, v, last ? end : slice);
+        r = probe_instances(e) > 0;
+        int w = r ? 0 : wi_futex_wait(&s->listen.word, v, end);
         atomic_fetch_sub(&s->listen.waiters, 1);
-        if (w == ETIMEDOUT && last) {
-            r = probe_instances(e);
-            err = r > 0 ? ERROR_SUCCESS : r < 0 ? ERROR_FILE_NOT_FOUND : ERROR_SEM_TIMEOUT;
+        if (w == ETIMEDOUT) {
+            /* A last look: the deadline and a new listener may cross. */
+            err = probe_instances(e) > 0 ? ERROR_SUCCESS : ERROR_SEM_TIMEOUT;
             break;
         }
     }
