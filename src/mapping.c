@@ -68,8 +68,8 @@
 #define MAPPING_VERSION 1u
 
 /* Section attributes Windows defines that winipc cannot provide. */
-#define SEC_PROTECTED_IMAGE_ 0x02000000u
-#define SEC_UNSUPPORTED (SEC_IMAGE | SEC_PROTECTED_IMAGE_ | SEC_NOCACHE | SEC_WRITECOMBINE | SEC_LARGE_PAGES)
+#define SEC_PROTECTED_IMAGE_BIT 0x02000000u /* SEC_PROTECTED_IMAGE */
+#define SEC_UNSUPPORTED (SEC_IMAGE | SEC_PROTECTED_IMAGE_BIT | SEC_NOCACHE | SEC_WRITECOMBINE | SEC_LARGE_PAGES)
 
 /* The state page. Sizes and offsets are fixed by MAPPING_VERSION. */
 struct mapping_shared {
@@ -87,7 +87,12 @@ _Static_assert(sizeof(struct mapping_shared) == STATE_SIZE, "state page layout")
 
 struct mapping {
     struct wi_object obj; /* must be first */
-    int file_fd;          /* SEC_FILE: our descriptor of the mapped file; -1 otherwise */
+    /* The state page as validated when this object was opened (load_state):
+     * views never read the shared page again, so a process that may write
+     * it (any user, for a NULL-DACL mapping) cannot change them later. */
+    uint64_t size;
+    DWORD protect, attributes;
+    int file_fd; /* SEC_FILE: our descriptor of the mapped file; -1 otherwise */
     /* Named file-backed mappings of this process, so that reopening the name
      * here reuses the file even if it was deleted since (live.lock). */
     struct mapping *next_live;
@@ -102,10 +107,7 @@ static struct mapping_shared *state(struct wi_object *obj)
 
 static size_t page_size(void)
 {
-    static size_t cached;
-    if (!cached)
-        cached = (size_t)sysconf(_SC_PAGESIZE);
-    return cached;
+    return (size_t)sysconf(_SC_PAGESIZE); /* read from the aux vector: no syscall */
 }
 
 static uint64_t round_up(uint64_t v, uint64_t to)
@@ -308,7 +310,7 @@ static DWORD mapping_export_fds(struct wi_object *obj, int *fds, unsigned *nfds,
     return ERROR_SUCCESS;
 }
 
-static DWORD validate_state(struct wi_object *obj);
+static DWORD load_state(struct mapping *m);
 
 static DWORD mapping_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len,
                             struct wi_object **out);
@@ -354,8 +356,8 @@ static DWORD mapping_import(const int *fds, unsigned nfds, const void *blob, uns
         return err;
     struct mapping *m = (struct mapping *)obj;
     m->file_fd = -1;
-    err = validate_state(obj);
-    if (!err && (hdr[1] != 0) != (state(obj)->attributes == SEC_FILE))
+    err = load_state(m);
+    if (!err && (hdr[1] != 0) != (m->attributes == SEC_FILE))
         err = ERROR_INVALID_HANDLE;
     if (err) {
         /* The caller keeps ownership of every fd on failure. */
@@ -404,21 +406,28 @@ static void mapping_init(struct wi_object *obj, void *arg)
     }
 }
 
-/* A state page found through a name, an inherited fd or a duplicate must be
- * one we can trust before anything uses its size. */
-static DWORD validate_state(struct wi_object *obj)
+/* Check the state page (found through a name, or inherited) and take this
+ * object's copy of it. Read each shared field once: another process may
+ * write the page while we look. */
+static DWORD load_state(struct mapping *m)
 {
-    struct mapping_shared *s = state(obj);
+    struct mapping_shared *s = state(&m->obj);
     struct stat st;
-    if (obj->shared_size < STATE_SIZE || s->magic != MAPPING_MAGIC || s->version != MAPPING_VERSION ||
-        !protect_is_section(s->protect) || s->size == 0 || s->size > (uint64_t)INT64_MAX - 2 * DATA_OFFSET)
+    if (m->obj.shared_size < STATE_SIZE || s->magic != MAPPING_MAGIC || s->version != MAPPING_VERSION)
         return ERROR_INVALID_HANDLE;
-    if (s->attributes == SEC_FILE)
-        return ERROR_SUCCESS;
-    if (s->attributes != SEC_COMMIT && s->attributes != SEC_RESERVE)
+    uint64_t size = s->size;
+    DWORD protect = s->protect, attributes = s->attributes;
+    if (!protect_is_section(protect) || size == 0 || size > (uint64_t)INT64_MAX - 2 * DATA_OFFSET)
         return ERROR_INVALID_HANDLE;
-    if (fstat(obj->shared_fd, &st) != 0 || (uint64_t)st.st_size < DATA_OFFSET + s->size)
-        return ERROR_INVALID_HANDLE;
+    if (attributes != SEC_FILE) {
+        if (attributes != SEC_COMMIT && attributes != SEC_RESERVE)
+            return ERROR_INVALID_HANDLE;
+        if (fstat(m->obj.shared_fd, &st) != 0 || (uint64_t)st.st_size < DATA_OFFSET + size)
+            return ERROR_INVALID_HANDLE;
+    }
+    m->size = size;
+    m->protect = protect;
+    m->attributes = attributes;
     return ERROR_SUCCESS;
 }
 
@@ -498,24 +507,31 @@ static void file_path(int fd, const struct stat *st, char *out, size_t size)
 static DWORD attach_file(struct mapping *m, int hint_fd)
 {
     struct mapping_shared *s = state(&m->obj);
+    uint64_t dev = s->file_dev, ino = s->file_ino;
+    char path[sizeof s->path];
     struct stat st;
     int fd = -1;
 
+    memcpy(path, s->path, sizeof path);
+    path[sizeof path - 1] = 0;
     if (fstat(m->obj.shared_fd, &st) == 0)
         fd = live_dup_file(&st);
-    if (fd < 0 && hint_fd >= 0 && fstat(hint_fd, &st) == 0 && (uint64_t)st.st_dev == s->file_dev &&
-        (uint64_t)st.st_ino == s->file_ino && fd_allows(hint_fd, s->protect))
+    if (fd < 0 && hint_fd >= 0 && fstat(hint_fd, &st) == 0 && (uint64_t)st.st_dev == dev &&
+        (uint64_t)st.st_ino == ino && fd_allows(hint_fd, m->protect))
         fd = fcntl(hint_fd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0 && s->path[0]) {
-        int flags = (protect_allows_write(s->protect) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY;
-        fd = open(s->path, flags);
-        if (fd >= 0 && (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != s->file_dev ||
-                        (uint64_t)st.st_ino != s->file_ino)) {
+    if (fd < 0 && path[0]) {
+        /* Non-blocking and no symlink: whatever the path names now must not
+         * hang us (a FIFO) or lead elsewhere; it must be the same file. */
+        int flags = (protect_allows_write(m->protect) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+                    O_NONBLOCK;
+        fd = open(path, flags);
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != dev ||
+                        (uint64_t)st.st_ino != ino)) {
             close(fd);
             fd = -1;
             errno = ENOENT;
         }
-        if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+        if (fd < 0 && errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
             return wi_error_from_errno(errno);
     }
     if (fd < 0)
@@ -638,10 +654,10 @@ static HANDLE create_mapping(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD fl_pro
     if (name && *name) {
         err = open_by_name(m, name, file_size, true, world, &existed, &in);
         if (!err)
-            err = validate_state(&m->obj);
+            err = load_state(m);
         /* An existing file-backed section is reached through its own file,
          * whatever file the caller passed. */
-        if (!err && existed && state(&m->obj)->attributes == SEC_FILE)
+        if (!err && existed && m->attributes == SEC_FILE)
             err = attach_file(m, fd);
         else if (!err && !existed && file_backed)
             err = adopt_file(m, fd);
@@ -649,9 +665,10 @@ static HANDLE create_mapping(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD fl_pro
         err = wi_object_create_unnamed_sized(&m->obj, STATE_SIZE, file_size);
         if (!err) {
             mapping_init(&m->obj, &in);
-            if (file_backed)
-                err = adopt_file(m, fd);
+            err = load_state(m);
         }
+        if (!err && file_backed)
+            err = adopt_file(m, fd);
     }
     /* CreateFileMapping handles have every section right. */
     if (!err)
@@ -689,8 +706,8 @@ static HANDLE open_mapping(DWORD access, BOOL inherit, const char *name)
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
     err = open_by_name(m, name, STATE_SIZE, false, false, &existed, NULL);
     if (!err)
-        err = validate_state(&m->obj);
-    if (!err && state(&m->obj)->attributes == SEC_FILE)
+        err = load_state(m);
+    if (!err && m->attributes == SEC_FILE)
         err = attach_file(m, -1);
     if (!err)
         err = wi_handle_insert(&m->obj, wi_handle_map_access(&wi_mapping_ops, access),
@@ -836,10 +853,9 @@ static DWORD map_view_of(HANDLE h, DWORD access, uint64_t offset, SIZE_T bytes, 
     if (err)
         return err;
     struct mapping *m = (struct mapping *)pin.obj;
-    struct mapping_shared *s = state(pin.obj);
-    uint64_t size = s->size;
+    uint64_t size = m->size;
 
-    err = view_check(&req, pin.access, s->protect);
+    err = view_check(&req, pin.access, m->protect);
     if (!err && (offset % GRANULARITY || (uintptr_t)want % GRANULARITY))
         err = ERROR_MAPPED_ALIGNMENT;
     /* Wine measured: an offset at or past the end is an invalid parameter,
@@ -858,7 +874,7 @@ static DWORD map_view_of(HANDLE h, DWORD access, uint64_t offset, SIZE_T bytes, 
         wi_handle_put(&pin);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    bool file_backed = s->attributes == SEC_FILE;
+    bool file_backed = m->attributes == SEC_FILE;
     struct view v = {
         .len = (size_t)len64,
         .protect = req.protect,
