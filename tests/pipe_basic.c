@@ -178,8 +178,57 @@ static int child_inherited(const char *value)
     return C_OK;
 }
 
+/* An inherited server end, connected: talk to the client, then exit. */
+static int child_server_end(const char *value)
+{
+    HANDLE h = (HANDLE)(ULONG_PTR)strtoull(value, NULL, 0);
+    char buf[3];
+    if (!write_all(h, "from the child", 14))
+        return C_WRITE;
+    if (!read_exact(h, buf, 3) || memcmp(buf, "ack", 3) != 0)
+        return C_READ;
+    return C_OK; /* exits with the handle open: the process's end closes it */
+}
+
+/* An inherited server end, still listening: serve two clients in turn. */
+static int child_serve_inherited(const char *value)
+{
+    HANDLE h = (HANDLE)(ULONG_PTR)strtoull(value, NULL, 0);
+    const char *words[2] = {"served", "again!"};
+    for (int i = 0; i < 2; i++) {
+        if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
+            return C_CONNECT;
+        if (!write_all(h, words[i], 6) || !FlushFileBuffers(h))
+            return C_WRITE;
+        if (!DisconnectNamedPipe(h))
+            return C_END;
+    }
+    CloseHandle(h);
+    return C_OK;
+}
+
+/* Standard output redirected to a pipe client end. */
+static int child_stdout(void)
+{
+    DWORD n = T_POISON;
+    HANDLE out = GetStdHandle(STD_OUTPUT_HANDLE);
+    if (GetFileType(out) != FILE_TYPE_PIPE)
+        return C_OPEN;
+    if (!WriteFile(out, "via handle\n", 11, &n, NULL) || n != 11)
+        return C_WRITE;
+    printf("via stdio\n");
+    fflush(stdout);
+    return C_OK;
+}
+
 static int run_child(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[2], "server-end") == 0)
+        return child_server_end(argv[3]);
+    if (argc >= 4 && strcmp(argv[2], "serve-inherited") == 0)
+        return child_serve_inherited(argv[3]);
+    if (argc >= 3 && strcmp(argv[2], "stdout") == 0)
+        return child_stdout();
     if (argc >= 4 && strcmp(argv[2], "client") == 0)
         return child_client(argv[3]);
     if (argc >= 5 && strcmp(argv[2], "server") == 0)
@@ -841,6 +890,81 @@ static void test_inherit(void)
     CloseHandle(s);
 }
 
+static void test_inherit_server(void)
+{
+    const char *name = pipe_name("inherit-server");
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    PROCESS_INFORMATION pi;
+    char args[128], b[14];
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, &sa);
+    T_OK(s != INVALID_HANDLE_VALUE, "an inheritable server end");
+    HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
+    T_OK(c != INVALID_HANDLE_VALUE && (ConnectNamedPipe(s, NULL) || GetLastError() == ERROR_PIPE_CONNECTED),
+         "connected");
+    snprintf(args, sizeof args, "child server-end %llu", (unsigned long long)(ULONG_PTR)s);
+    T_OK(t_spawn_ex(args, TRUE, NULL, &pi), "child started with the server end");
+    CloseHandle(s); /* the child's copy keeps the instance */
+    T_OK(read_exact(c, b, 14) && memcmp(b, "from the child", 14) == 0, "the child serves through it");
+    T_OK(write_all(c, "ack", 3), "and reads from it");
+    T_EQ(t_wait_child(&pi, 15000), C_OK, "the child finished");
+    DWORD n = T_POISON;
+    T_ERR(ReadFile(c, b, sizeof b, &n, NULL), ERROR_BROKEN_PIPE, "its exit closed the last server handle");
+    T_ERR(client_open(name, GENERIC_READ | GENERIC_WRITE) != INVALID_HANDLE_VALUE, ERROR_FILE_NOT_FOUND,
+          "and the pipe is gone");
+    CloseHandle(c);
+}
+
+static void test_inherit_listening(void)
+{
+    const char *name = pipe_name("inherit-listening");
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    PROCESS_INFORMATION pi;
+    char args[128], b[6];
+    DWORD n;
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, &sa);
+    snprintf(args, sizeof args, "child serve-inherited %llu", (unsigned long long)(ULONG_PTR)s);
+    T_OK(t_spawn_ex(args, TRUE, NULL, &pi), "child started with a listening server end");
+    CloseHandle(s);
+    for (int i = 0; i < 2; i++) {
+        T_OK(WaitNamedPipeA(name, 10000), i ? "the child listens again" : "the instance is available");
+        HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
+        T_OK(c != INVALID_HANDLE_VALUE, i ? "second client" : "first client");
+        T_OK(read_exact(c, b, 6) && memcmp(b, i ? "again!" : "served", 6) == 0, "served by the child");
+        T_ERR(ReadFile(c, b, sizeof b, &n, NULL), ERROR_PIPE_NOT_CONNECTED, "then disconnected by it");
+        CloseHandle(c);
+    }
+    T_EQ(t_wait_child(&pi, 15000), C_OK, "the child served two clients on the inherited instance");
+    T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "and closed it: the pipe is gone");
+}
+
+static void test_std_handles(void)
+{
+    const char *name = pipe_name("stdout");
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    STARTUPINFOA si;
+    PROCESS_INFORMATION pi;
+    char buf[64];
+    HANDLE s = server_open(name, PIPE_ACCESS_INBOUND, 1);
+    HANDLE c = CreateFileA(name, GENERIC_WRITE, 0, &sa, OPEN_EXISTING, 0, NULL);
+    T_OK(c != INVALID_HANDLE_VALUE, "an inheritable write-only client end");
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = NULL;
+    si.hStdOutput = c;
+    si.hStdError = c;
+    T_OK(t_spawn_ex("child stdout", TRUE, &si, &pi), "child with its standard output on the pipe");
+    CloseHandle(c);
+    DWORD total = 0, n = 0;
+    while (total < sizeof buf - 1 && ReadFile(s, buf + total, sizeof buf - 1 - total, &n, NULL))
+        total += n;
+    buf[total] = 0;
+    T_EQ(GetLastError(), ERROR_BROKEN_PIPE, "read until the child's end closed");
+    T_STR(buf, "via handle\nvia stdio\n", "WriteFile on GetStdHandle and printf both arrive");
+    T_EQ(t_wait_child(&pi, 15000), C_OK, "the child saw a pipe as its standard output");
+    CloseHandle(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "child") == 0)
@@ -859,5 +983,8 @@ int main(int argc, char **argv)
     test_instances();
     test_processes();
     test_inherit();
+    test_inherit_server();
+    test_inherit_listening();
+    test_std_handles();
     return t_done();
 }
