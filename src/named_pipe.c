@@ -246,13 +246,18 @@ static size_t utf16_units(const char *s)
     return n;
 }
 
-enum name_kind { NAME_LOCAL, NAME_REMOTE, NAME_BAD };
+/* NAME_VERBATIM: "\\?\pipe\x", where Windows takes the rest as it is. */
+enum name_kind { NAME_LOCAL, NAME_VERBATIM, NAME_REMOTE, NAME_BAD };
 
 /* Split "\\.\pipe\rest" (either slash, "pipe" in any case). Remote names
  * "\\server\pipe\rest" are recognised so that callers can refuse them with
  * ERROR_NOT_SUPPORTED rather than ERROR_INVALID_NAME. */
 static enum name_kind split_pipe_name(const char *name, const char **rest)
 {
+    if (strncmp(name, "\\\\?\\", 4) == 0 && strncasecmp(name + 4, "pipe\\", 5) == 0) {
+        *rest = name + 9;
+        return NAME_VERBATIM;
+    }
     if (!is_sep(name[0]) || !is_sep(name[1]))
         return NAME_BAD;
     const char *host = name + 2, *p = host;
@@ -265,13 +270,13 @@ static enum name_kind split_pipe_name(const char *name, const char **rest)
 }
 
 /* The name inside the pipe namespace: Windows turns '/' into '\' in "\\.\"
- * paths, so both spellings reach the same pipe. */
-static DWORD pipe_ns_name(const char *rest, char **out)
+ * paths (not in "\\?\" ones), so both spellings reach the same pipe. */
+static DWORD pipe_ns_name(const char *rest, enum name_kind kind, char **out)
 {
     char *n = strdup(rest);
     if (!n)
         return ERROR_NOT_ENOUGH_MEMORY;
-    for (char *p = n; *p; p++)
+    for (char *p = n; *p && kind == NAME_LOCAL; p++)
         if (*p == '/')
             *p = '\\';
     *out = n;
@@ -1063,12 +1068,14 @@ static HANDLE create_named_pipe(const char *name, DWORD open_mode, DWORD pipe_mo
     const DWORD pipe_flags = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_NOWAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD direction = open_mode & PIPE_ACCESS_DUPLEX;
     const char *rest;
+    enum name_kind kind;
     DWORD err, hflags;
     bool world;
 
     if (!name)
         return wi_fail_invalid(ERROR_PATH_NOT_FOUND);
-    if (split_pipe_name(name, &rest) != NAME_LOCAL || !*rest || utf16_units(name) > 256)
+    kind = split_pipe_name(name, &rest);
+    if ((kind != NAME_LOCAL && kind != NAME_VERBATIM) || !*rest || utf16_units(name) > 256)
         return wi_fail_invalid(ERROR_INVALID_NAME);
     if (!direction || (open_mode & ~(open_flags | PIPE_ACCESS_DUPLEX)) || (pipe_mode & ~pipe_flags) ||
         max_instances == 0 || max_instances > PIPE_UNLIMITED_INSTANCES)
@@ -1093,7 +1100,7 @@ static HANDLE create_named_pipe(const char *name, DWORD open_mode, DWORD pipe_mo
     e->server = true;
     e->can_read = direction & PIPE_ACCESS_INBOUND;
     e->can_write = direction & PIPE_ACCESS_OUTBOUND;
-    err = pipe_ns_name(rest, &ns_name);
+    err = pipe_ns_name(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, true, world, &p);
     if (!err)
@@ -1183,9 +1190,11 @@ DWORD wi_pipe_client_open(const char *name_utf8, DWORD access, DWORD share, cons
     const char *rest;
     DWORD err, hflags;
     bool world;
+    enum name_kind kind = split_pipe_name(name_utf8, &rest);
 
-    switch (split_pipe_name(name_utf8, &rest)) {
+    switch (kind) {
     case NAME_LOCAL:
+    case NAME_VERBATIM:
         break;
     case NAME_REMOTE:
         return ERROR_NOT_SUPPORTED; /* pipes on another machine: a later phase (SMB) */
@@ -1209,7 +1218,7 @@ DWORD wi_pipe_client_open(const char *name_utf8, DWORD access, DWORD share, cons
         return ERROR_NOT_ENOUGH_MEMORY;
     e->can_read = access & FILE_READ_DATA;
     e->can_write = access & FILE_WRITE_DATA;
-    err = pipe_ns_name(rest, &ns_name);
+    err = pipe_ns_name(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, false, false, NULL);
     free(ns_name);
@@ -1335,8 +1344,10 @@ static DWORD wait_named_pipe(const char *name, DWORD timeout)
     const char *rest;
     if (!name)
         return ERROR_PATH_NOT_FOUND;
-    switch (split_pipe_name(name, &rest)) {
+    enum name_kind kind = split_pipe_name(name, &rest);
+    switch (kind) {
     case NAME_LOCAL:
+    case NAME_VERBATIM:
         break;
     case NAME_REMOTE:
         return ERROR_NOT_SUPPORTED;
@@ -1350,7 +1361,7 @@ static DWORD wait_named_pipe(const char *name, DWORD timeout)
     char *ns_name = NULL;
     if (!e)
         return ERROR_NOT_ENOUGH_MEMORY;
-    DWORD err = pipe_ns_name(rest, &ns_name);
+    DWORD err = pipe_ns_name(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, false, false, NULL);
     free(ns_name);

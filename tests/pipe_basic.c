@@ -312,6 +312,14 @@ static void test_names(void)
     CloseHandle(c);
     CloseHandle(s2);
     CloseHandle(s);
+
+    s = CreateNamedPipeA("\\\\?\\pipe\\winipc-test-verbatim", PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
+    T_OK(s != INVALID_HANDLE_VALUE, "a \\\\?\\pipe\\ name");
+    T_OK(WaitNamedPipeA("\\\\.\\pipe\\winipc-test-Verbatim", 0), "is the same pipe as \\\\.\\pipe\\");
+    c = client_open("\\\\.\\pipe\\winipc-test-verbatim", GENERIC_READ | GENERIC_WRITE);
+    T_OK(c != INVALID_HANDLE_VALUE, "a client opens it");
+    CloseHandle(c);
+    CloseHandle(s);
 }
 
 /* --- one instance, one process ------------------------------------------------------ */
