@@ -151,16 +151,15 @@ struct view_req {
     int flags;     /* MAP_SHARED or MAP_PRIVATE */
 };
 
-/* FILE_MAP_ALL_ACCESS includes SECTION_QUERY, the same bit as FILE_MAP_COPY:
- * a write request wins, as in Windows (FILE_MAP_ALL_ACCESS is a shared
- * read/write view). FILE_MAP_EXECUTE alone, like no access at all, gives a
- * PAGE_NOACCESS view. */
+/* Windows derives a view from FILE_MAP_WRITE, _COPY, _READ and _EXECUTE
+ * alone; other bits (access rights such as SECTION_EXTEND_SIZE or
+ * STANDARD_RIGHTS_REQUIRED in FILE_MAP_ALL_ACCESS, or anything else) change
+ * nothing, here as there. FILE_MAP_ALL_ACCESS includes SECTION_QUERY, the
+ * same bit as FILE_MAP_COPY: a write request wins, as in Windows
+ * (FILE_MAP_ALL_ACCESS is a shared read/write view). FILE_MAP_EXECUTE alone,
+ * like no access at all, gives a PAGE_NOACCESS view. */
 static DWORD parse_view_access(DWORD access, struct view_req *v)
 {
-    const DWORD known = SECTION_ALL_ACCESS | FILE_MAP_EXECUTE | FILE_MAP_COPY | FILE_MAP_TARGETS_INVALID |
-                        FILE_MAP_LARGE_PAGES | FILE_MAP_RESERVE;
-    if (access & ~known)
-        return ERROR_INVALID_PARAMETER;
     if (access & (FILE_MAP_LARGE_PAGES | FILE_MAP_RESERVE))
         return ERROR_NOT_SUPPORTED;
     /* FILE_MAP_TARGETS_INVALID concerns Control Flow Guard, which Linux
@@ -579,6 +578,20 @@ static DWORD parse_protect(DWORD fl, DWORD *protect, DWORD *attributes)
     return ERROR_SUCCESS;
 }
 
+/* The rights of a CreateFileMapping handle follow the protection the call
+ * asked for, also when it opened an existing section (Windows: a
+ * PAGE_READONLY call on a read-write section gives a handle that cannot map
+ * a write view). */
+static DWORD create_access(DWORD protect)
+{
+    DWORD access = STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_READ;
+    if (protect_allows_write(protect))
+        access |= SECTION_MAP_WRITE;
+    if (protect_allows_exec(protect))
+        access |= SECTION_MAP_EXECUTE;
+    return access;
+}
+
 static DWORD open_by_name(struct mapping *m, const char *name, uint64_t file_size, bool create, bool world,
                           bool *existed, struct mapping_init *in)
 {
@@ -626,10 +639,9 @@ static HANDLE create_mapping(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD fl_pro
         err = wi_handle_get(file, WI_TYPE_FILE, 0, &file_pin);
         if (err)
             return wi_fail_null(ERROR_INVALID_HANDLE);
-        /* SEC_RESERVE only makes sense for pagefile-backed sections. */
-        if (fl_protect & SEC_RESERVE)
-            err = ERROR_INVALID_PARAMETER;
-        else if (!file_access_allows(file_pin.access, in.protect))
+        /* SEC_RESERVE means nothing for a file's pages: Windows accepts and
+         * ignores it there, and programs pass it (docs/mappings.md). */
+        if (!file_access_allows(file_pin.access, in.protect))
             err = ERROR_ACCESS_DENIED;
         else if ((fd = file_pin.obj->ops->std_fd(file_pin.obj)) < 0)
             err = ERROR_INVALID_HANDLE;
@@ -670,9 +682,8 @@ static HANDLE create_mapping(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD fl_pro
         if (!err && file_backed)
             err = adopt_file(m, fd);
     }
-    /* CreateFileMapping handles have every section right. */
     if (!err)
-        err = wi_handle_insert(&m->obj, SECTION_ALL_ACCESS, flags, &h);
+        err = wi_handle_insert(&m->obj, create_access(in.protect), flags, &h);
 out:
     if (file_backed)
         wi_handle_put(&file_pin);
