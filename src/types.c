@@ -7,6 +7,7 @@
 extern const struct wi_object_ops wi_event_ops;
 extern const struct wi_object_ops wi_mutex_ops;
 extern const struct wi_object_ops wi_semaphore_ops;
+extern const struct wi_object_ops wi_timer_ops;
 extern const struct wi_object_ops wi_mapping_ops;
 extern const struct wi_object_ops wi_process_ops;
 extern const struct wi_object_ops wi_thread_ops;
@@ -17,6 +18,7 @@ static const struct wi_object_ops *const all_ops[WI_TYPE_COUNT] = {
     [WI_TYPE_EVENT] = &wi_event_ops,
     [WI_TYPE_MUTEX] = &wi_mutex_ops,
     [WI_TYPE_SEMAPHORE] = &wi_semaphore_ops,
+    [WI_TYPE_TIMER] = &wi_timer_ops,
     [WI_TYPE_MAPPING] = &wi_mapping_ops,
     [WI_TYPE_PROCESS] = &wi_process_ops,
     [WI_TYPE_THREAD] = &wi_thread_ops,
