@@ -19,7 +19,6 @@
 #include <ioapiset.h>
 #include <heapapi.h>
 #include <libloaderapi.h>
-#include <securitybaseapi.h>
 #include <threadpoollegacyapiset.h>
 
 WINIPC_BEGIN_DECLS
