@@ -120,6 +120,25 @@ static int child_inherited(const char *value)
     return C_OK;
 }
 
+/* Hold an inherited named mapping until told to go. */
+static int child_inherited_named(const char *value)
+{
+    HANDLE h = (HANDLE)(ULONG_PTR)strtoull(value, NULL, 10);
+    HANDLE ready = OpenEventA(EVENT_MODIFY_STATE, FALSE, t_name("inh-ready"));
+    HANDLE done = OpenEventA(SYNCHRONIZE, FALSE, t_name("inh-done"));
+    if (!ready || !done)
+        return C_NO_EVENT;
+    DWORD *p = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+    if (!p)
+        return C_NO_VIEW;
+    if (p[0] != MAGIC)
+        return C_WRONG_DATA;
+    UnmapViewOfFile(p);
+    SetEvent(ready);
+    WaitForSingleObject(done, 15000);
+    return C_OK;
+}
+
 static int run_child(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[2], "increment") == 0)
@@ -138,6 +157,8 @@ static int run_child(int argc, char **argv)
         return child_write(FILE_MAP_COPY);
     if (argc >= 4 && strcmp(argv[2], "inherited") == 0)
         return child_inherited(argv[3]);
+    if (argc >= 4 && strcmp(argv[2], "inherited-named") == 0)
+        return child_inherited_named(argv[3]);
     return 99;
 }
 
@@ -268,6 +289,34 @@ static void test_inheritance(void)
     CloseHandle(h);
 }
 
+static void test_inherited_name(void)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    HANDLE ready = CreateEventA(NULL, FALSE, FALSE, t_name("inh-ready"));
+    HANDLE done = CreateEventA(NULL, TRUE, FALSE, t_name("inh-done"));
+    PROCESS_INFORMATION pi;
+    char args[64];
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 4096, t_name("inh-named"));
+    DWORD *p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+    T_OK(p != NULL, "a named inheritable mapping");
+    p[0] = MAGIC;
+    UnmapViewOfFile(p);
+    snprintf(args, sizeof args, "child inherited-named %llu", (unsigned long long)(ULONG_PTR)h);
+    T_OK(t_spawn_ex(args, TRUE, NULL, &pi), "a child inheriting it");
+    T_EQ(WaitForSingleObject(ready, 15000), WAIT_OBJECT_0, "the child mapped it");
+    T_OK(CloseHandle(h), "the parent closes its handle");
+    HANDLE o = OpenFileMappingA(FILE_MAP_READ, FALSE, t_name("inh-named"));
+    T_OK(o != NULL, "the child's inherited handle keeps the name");
+    CloseHandle(o);
+    SetEvent(done);
+    T_EQ(t_wait_child(&pi, 15000), C_OK, "the child ends");
+    SetLastError(T_POISON);
+    T_ERR(OpenFileMappingA(FILE_MAP_READ, FALSE, t_name("inh-named")) != NULL, ERROR_FILE_NOT_FOUND,
+          "with it the name goes");
+    CloseHandle(ready);
+    CloseHandle(done);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "child") == 0)
@@ -277,5 +326,6 @@ int main(int argc, char **argv)
     test_killed_holder();
     test_views_in_child();
     test_inheritance();
+    test_inherited_name();
     return t_done();
 }
