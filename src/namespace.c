@@ -218,23 +218,27 @@ static size_t put_utf8(uint32_t c, char *out)
     return 4;
 }
 
-/* Case-fold `name` and escape it into a file name: letters, digits, '-', '_'
- * and non-ASCII stay; everything else (including '/', '.', '%' and '\' in
- * pipe names) becomes %XX, so no name can be "." or ".." or ".lock". Overlong
- * results are cut and completed with a hash of the whole folded name. */
-static DWORD fold_name(const char *name, char out[256])
+/* Escape `name` (case-folded first when `fold_case`) into a file name:
+ * letters, digits, '-', '_' and non-ASCII stay; everything else (including
+ * '/', '.', '%' and '\' in pipe names) becomes %XX, so no name can be "." or
+ * ".." or ".lock". Overlong results are cut and completed with a hash of the
+ * whole name. */
+static DWORD fold_name(const char *name, bool fold_case, char out[256])
 {
     size_t len = 0, chars = 0;
     uint64_t hash = 1469598103934665603ull; /* FNV-1a */
     char big[MAX_PATH * 12 + 16];
     const unsigned char *p = (const unsigned char *)name;
     while (*p) {
-        uint32_t c = fold_char(next_char(&p));
+        uint32_t c = next_char(&p);
+        if (fold_case)
+            c = fold_char(c);
         char enc[8];
         size_t n;
         if (++chars > MAX_PATH)
             return ERROR_FILENAME_EXCED_RANGE;
-        if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80)
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c >= 0x80)
             n = put_utf8(c, enc);
         else
             n = (size_t)snprintf(enc, sizeof enc, "%%%02X", c);
@@ -332,7 +336,10 @@ DWORD wi_namespace_open(struct wi_object *obj, enum wi_ns ns, const char *name, 
     if (!wn)
         return ERROR_NOT_ENOUGH_MEMORY;
     wn->ns = ns;
-    err = fold_name(name, wn->file);
+    /* Kernel-object names compare case-sensitively (CreateEvent & co.
+     * document it); pipe and mailslot names are file names, which Windows
+     * compares without case. */
+    err = fold_name(name, ns == WI_NS_PIPE || ns == WI_NS_MAILSLOT, wn->file);
     if (!err)
         err = dir_get(ns, &d);
     if (err) {

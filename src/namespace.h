@@ -7,8 +7,8 @@
  *   pipe/         \\.\pipe\ names (machine-wide as on Windows, mode 1777)
  *   mailslot/     \\.\mailslot\ names (mode 1777)
  * Each directory has a `.lock` file. One file per named object holds the
- * object's shared state (see object.h); its file name is the case-folded
- * name, escaped (see fold_name in namespace.c).
+ * object's shared state (see object.h); its file name is the name, escaped
+ * (and case-folded for pipes and mailslots; see fold_name in namespace.c).
  *
  * Lifetime rule (Windows': a name lives while any handle or view refers to
  * it, also across SIGKILL):
@@ -44,7 +44,7 @@ enum wi_ns {
 
 struct wi_name {
     enum wi_ns ns;
-    char file[256]; /* escaped, case-folded name inside the namespace directory */
+    char file[256]; /* escaped (pipes: case-folded) name inside the namespace directory */
 };
 
 /* Open or create `name` (UTF-8, without any prefix) in namespace `ns` for an

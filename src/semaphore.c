@@ -127,7 +127,7 @@ static HANDLE create_semaphore(LPSECURITY_ATTRIBUTES sa, LONG initial, LONG maxi
     struct wi_object *obj = wi_object_alloc(&wi_semaphore_ops, sizeof *obj);
     if (!obj)
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse(sa, &flags, &world);
+    err = wi_sa_parse_for(sa, &wi_semaphore_ops, &flags, &world);
     if (err) {
     } else if (name && *name) {
         err = wi_object_open_named(obj, name, sizeof(struct semaphore_shared), true, world, &existed, semaphore_init,
@@ -226,9 +226,12 @@ WINBASEAPI BOOL WINAPI ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, L
     DWORD err = wi_handle_get(hSemaphore, WI_TYPE_SEMAPHORE, SEMAPHORE_MODIFY_STATE, &pin);
     if (err)
         return wi_fail_bool(err);
+    /* A count of 0 or less is refused like an overflow: Windows (and Wine's
+     * conformance tests) report ERROR_TOO_MANY_POSTS, not
+     * ERROR_INVALID_PARAMETER. */
     if (lReleaseCount <= 0) {
         wi_handle_put(&pin);
-        return wi_fail_bool(ERROR_INVALID_PARAMETER);
+        return wi_fail_bool(ERROR_TOO_MANY_POSTS);
     }
     uint32_t count;
     err = semaphore_release(pin.obj, (uint32_t)lReleaseCount, &count);

