@@ -226,12 +226,11 @@ WINBASEAPI BOOL WINAPI ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, L
     DWORD err = wi_handle_get(hSemaphore, WI_TYPE_SEMAPHORE, SEMAPHORE_MODIFY_STATE, &pin);
     if (err)
         return wi_fail_bool(err);
-    /* A count of 0 or less is refused like an overflow: Windows (and Wine's
-     * conformance tests) report ERROR_TOO_MANY_POSTS, not
-     * ERROR_INVALID_PARAMETER. */
+    /* "The value must be greater than zero." (Wine accepts 0 as a no-op;
+     * we keep to the documented contract.) */
     if (lReleaseCount <= 0) {
         wi_handle_put(&pin);
-        return wi_fail_bool(ERROR_TOO_MANY_POSTS);
+        return wi_fail_bool(ERROR_INVALID_PARAMETER);
     }
     uint32_t count;
     err = semaphore_release(pin.obj, (uint32_t)lReleaseCount, &count);

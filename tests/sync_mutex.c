@@ -139,7 +139,7 @@ int main(void)
     prev = (LONG)T_POISON;
     T_ERR(ReleaseSemaphore(s, 1, &prev), ERROR_TOO_MANY_POSTS, "past the maximum: ERROR_TOO_MANY_POSTS");
     T_EQ(prev, (LONG)T_POISON, "previous count untouched on failure");
-    T_ERR(ReleaseSemaphore(s, 0, NULL), ERROR_TOO_MANY_POSTS, "release 0: ERROR_TOO_MANY_POSTS");
+    T_ERR(ReleaseSemaphore(s, 0, NULL), ERROR_INVALID_PARAMETER, "release 0 (must be greater than zero)");
     T_ERR(ReleaseSemaphore(mutex, 1, NULL), ERROR_INVALID_HANDLE, "ReleaseSemaphore on a mutex");
     T_ERR(ReleaseMutex(s), ERROR_INVALID_HANDLE, "ReleaseMutex on a semaphore");
 
