@@ -168,7 +168,7 @@ static HANDLE create_event(LPSECURITY_ATTRIBUTES sa, const char *name, bool manu
 
     if (!obj)
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse(sa, &flags, &world);
+    err = wi_sa_parse_for(sa, &wi_event_ops, &flags, &world);
     if (err) {
     } else if (name && *name) {
         err = wi_object_open_named(obj, name, sizeof(struct event_shared), true, world, &existed, event_init, &in);

@@ -623,7 +623,7 @@ static HANDLE create_mapping(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD fl_pro
     in.size = ((uint64_t)size_high << 32) | size_low;
     err = parse_protect(fl_protect, &in.protect, &in.attributes);
     if (!err)
-        err = wi_sa_parse(sa, &flags, &world);
+        err = wi_sa_parse_for(sa, &wi_mapping_ops, &flags, &world);
     if (err)
         return wi_fail_null(err);
 

@@ -209,7 +209,7 @@ static HANDLE create_mutex(LPSECURITY_ATTRIBUTES sa, const char *name, bool init
 
     if (!obj)
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse(sa, &flags, &world);
+    err = wi_sa_parse_for(sa, &wi_mutex_ops, &flags, &world);
     if (err) {
     } else if (name && *name) {
         err = wi_object_open_named(obj, name, sizeof(struct mutex_shared), true, world, &existed, mutex_init,

@@ -1086,7 +1086,7 @@ static HANDLE create_named_pipe(const char *name, DWORD open_mode, DWORD pipe_mo
      * next issue; refused rather than half done. */
     if ((pipe_mode & (PIPE_TYPE_MESSAGE | PIPE_NOWAIT)) || (open_mode & (FILE_FLAG_OVERLAPPED | ACCESS_SYSTEM_SECURITY)))
         return wi_fail_invalid(ERROR_NOT_SUPPORTED);
-    err = wi_sa_parse(sa, &hflags, &world);
+    err = wi_sa_parse_for(sa, &wi_pipe_ops, &hflags, &world);
     if (err)
         return wi_fail_invalid(err);
 

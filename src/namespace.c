@@ -28,10 +28,12 @@ struct ns_dir {
     pthread_mutex_t lock; /* orders this process's threads; flock orders processes */
     int dirfd;            /* -1 until first use */
     int lockfd;
+    dev_t lock_dev;       /* identity of the .lock file lockfd refers to (dir_lock) */
+    ino_t lock_ino;
 };
 
 static struct ns_dir dirs[WI_NS_COUNT] = {
-    [0 ... WI_NS_COUNT - 1] = {PTHREAD_MUTEX_INITIALIZER, -1, -1},
+    [0 ... WI_NS_COUNT - 1] = {PTHREAD_MUTEX_INITIALIZER, -1, -1, 0, 0},
 };
 static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -79,7 +81,10 @@ static const char *ns_subdir(enum wi_ns ns, char *buf, size_t size)
 }
 
 /* Create `path` with `mode` if missing; refuse a directory that another user
- * planted where our private one belongs, or a symlink. */
+ * planted where our private one belongs, or a symlink. A shared directory
+ * that others may write must be sticky, or anyone could delete or replace
+ * anyone's object files: we repair our own and refuse another user's
+ * (ERROR_ACCESS_DENIED). See docs/security.md. */
 static DWORD ensure_dir(const char *path, mode_t mode, bool must_own)
 {
     struct stat st;
@@ -94,6 +99,10 @@ static DWORD ensure_dir(const char *path, mode_t mode, bool must_own)
         return ERROR_PATH_NOT_FOUND;
     if (must_own && (st.st_uid != geteuid() || (st.st_mode & 077)))
         return ERROR_ACCESS_DENIED;
+    if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+        if (st.st_uid != geteuid() || chmod(path, (st.st_mode & 07777) | S_ISVTX) != 0)
+            return ERROR_ACCESS_DENIED;
+    }
     return ERROR_SUCCESS;
 }
 
@@ -111,6 +120,31 @@ DWORD wi_namespace_dir(enum wi_ns ns, char *path, size_t size)
     return err;
 }
 
+/* Open (creating) a directory's .lock and remember which file it is. The
+ * lock is only ever flock()ed, which needs no write access: the shared
+ * directories' lock is 0644, so only its creator may write it, and the
+ * sticky directory lets only its creator (or root) replace it — dir_lock
+ * notices that. What a user holding it can still do (block the namespace)
+ * is in docs/security.md. */
+static int lock_open(struct ns_dir *d, int dfd, bool local)
+{
+    mode_t mode = local ? 0600 : 0644;
+    struct stat st;
+    int fd = openat(dfd, ".lock", O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EACCES;
+        return -1;
+    }
+    if (st.st_uid == geteuid() && (st.st_mode & 07777) != mode)
+        fchmod(fd, mode); /* the umask applied at creation, or an older library's 0666 */
+    d->lock_dev = st.st_dev;
+    d->lock_ino = st.st_ino;
+    return fd;
+}
+
 /* Open the directory and its lock file once per process. */
 static DWORD dir_get(enum wi_ns ns, struct ns_dir **out)
 {
@@ -124,9 +158,7 @@ static DWORD dir_get(enum wi_ns ns, struct ns_dir **out)
         err = wi_namespace_dir(ns, path, sizeof path);
         if (!err) {
             int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            int lfd = dfd < 0 ? -1 : openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-            if (lfd >= 0)
-                fchmod(lfd, ns == WI_NS_LOCAL ? 0600 : 0666);
+            int lfd = dfd < 0 ? -1 : lock_open(d, dfd, ns == WI_NS_LOCAL);
             if (dfd < 0 || lfd < 0) {
                 err = wi_error_from_errno(errno);
                 if (dfd >= 0)
@@ -145,8 +177,31 @@ static DWORD dir_get(enum wi_ns ns, struct ns_dir **out)
 static void dir_lock(struct ns_dir *d)
 {
     pthread_mutex_lock(&d->lock);
-    while (flock(d->lockfd, LOCK_EX) != 0 && errno == EINTR)
-        ;
+    for (;;) {
+        while (flock(d->lockfd, LOCK_EX) != 0 && errno == EINTR)
+            ;
+        /* The lock file's owner may unlink and recreate it; processes
+         * locking different inodes would no longer exclude each other. So
+         * we must hold the file the name refers to now, or move to it. If
+         * it cannot be opened (its owner made it private) we keep the old
+         * one: exclusion with the newcomers is lost, which only that user
+         * could arrange (docs/security.md). */
+        struct stat st;
+        if (fstatat(d->dirfd, ".lock", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == d->lock_dev &&
+            st.st_ino == d->lock_ino)
+            return;
+        dev_t old_dev = d->lock_dev;
+        ino_t old_ino = d->lock_ino;
+        int fd = lock_open(d, d->dirfd, d == &dirs[WI_NS_LOCAL]);
+        if (fd < 0) {
+            d->lock_dev = old_dev;
+            d->lock_ino = old_ino;
+            return;
+        }
+        flock(d->lockfd, LOCK_UN);
+        close(d->lockfd);
+        d->lockfd = fd;
+    }
 }
 
 static void dir_unlock(struct ns_dir *d)
@@ -287,6 +342,34 @@ static DWORD map_state(struct wi_object *obj, int fd, size_t map_size)
     return ERROR_SUCCESS;
 }
 
+/* Make the stale object file open on *fd ours to start afresh. Our own file
+ * is reused. Another user's cannot be: it may still be open in one of their
+ * processes (Linux checks permissions at open time only), so an object
+ * rebuilt in it would not be private. It is replaced when we may unlink it
+ * (root, or the directory's owner). Otherwise it is reused only when the
+ * new object is to be world-accessible anyway and the file already is
+ * (mode 0666); else the name is refused with ERROR_ACCESS_DENIED until its
+ * owner's next use of the namespace clears it (docs/security.md). */
+static DWORD claim_stale(struct ns_dir *d, const char *file, int *fd, bool world_access)
+{
+    mode_t mode = world_access ? 0666 : 0600;
+    struct stat st;
+    if (fstat(*fd, &st) != 0)
+        return wi_error_from_errno(errno);
+    if (st.st_uid == geteuid() && S_ISREG(st.st_mode))
+        return fchmod(*fd, mode) == 0 ? ERROR_SUCCESS : wi_error_from_errno(errno);
+    if (unlinkat(d->dirfd, file, 0) == 0) {
+        close(*fd);
+        *fd = openat(d->dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (*fd < 0 || fchmod(*fd, mode) != 0)
+            return wi_error_from_errno(errno);
+        return ERROR_SUCCESS;
+    }
+    if (world_access && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0666)
+        return ERROR_SUCCESS;
+    return ERROR_ACCESS_DENIED;
+}
+
 /* Start a fresh object in `fd` (new, or stale and now ours alone). */
 static DWORD init_fresh(struct wi_object *obj, int fd, size_t map_size, uint64_t file_size,
                         void (*init)(struct wi_object *, void *), void *arg)
@@ -357,10 +440,8 @@ DWORD wi_namespace_open(struct wi_object *obj, enum wi_ns ns, const char *name, 
             if (!create) {
                 unlinkat(d->dirfd, wn->file, 0);
                 err = ERROR_FILE_NOT_FOUND;
-            } else {
+            } else if (!(err = claim_stale(d, wn->file, &fd, world_access))) {
                 err = init_fresh(obj, fd, map_size, file_size, init, arg);
-                if (!err)
-                    fchmod(fd, world_access ? 0666 : 0600);
             }
         } else {
             flock(fd, LOCK_SH); /* cannot block: exclusive holders hold the directory lock too */
@@ -372,8 +453,11 @@ DWORD wi_namespace_open(struct wi_object *obj, enum wi_ns ns, const char *name, 
         if (fd < 0) {
             err = wi_error_from_errno(errno);
         } else {
-            fchmod(fd, world_access ? 0666 : 0600);
-            err = init_fresh(obj, fd, map_size, file_size, init, arg);
+            /* The mode before any state goes in: 0600 unless the
+             * descriptor opened the object to every user. */
+            err = fchmod(fd, world_access ? 0666 : 0600) == 0 ? ERROR_SUCCESS : wi_error_from_errno(errno);
+            if (!err)
+                err = init_fresh(obj, fd, map_size, file_size, init, arg);
             if (err)
                 unlinkat(d->dirfd, wn->file, 0);
         }

@@ -606,7 +606,7 @@ static HANDLE create_timer(LPSECURITY_ATTRIBUTES sa, const char *name, bool manu
 
     if (!obj)
         return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse(sa, &flags, &world);
+    err = wi_sa_parse_for(sa, &wi_timer_ops, &flags, &world);
     if (err) {
     } else if (name && *name) {
         err = wi_object_open_named(obj, name, sizeof(struct timer_shared), true, world, &existed, timer_init, &manual);

@@ -19,6 +19,7 @@
 #include <ioapiset.h>
 #include <heapapi.h>
 #include <libloaderapi.h>
+#include <securitybaseapi.h>
 #include <threadpoollegacyapiset.h>
 
 WINIPC_BEGIN_DECLS
