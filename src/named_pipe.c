@@ -120,7 +120,7 @@
 /* --- shared state ------------------------------------------------------------ */
 
 #define PIPE_LAYOUT_MAGIC 0x45504950u /* "PIPE" */
-#define PIPE_LAYOUT_VERSION 1u
+#define PIPE_LAYOUT_VERSION 2u
 #define MAX_SLOTS 255 /* PIPE_UNLIMITED_INSTANCES: the most instances Windows allows */
 #define RING 8
 
@@ -135,12 +135,16 @@ enum { TO_CLIENT = 0, TO_SERVER = 1 };
 
 /* One instance. `state` is written by the owner (and LISTENING→CONNECTED by
  * the client that connected, same generation, compare-and-swap);
- * `server_pid` by the owner; `disconnected` by the owner's
- * DisconnectNamedPipe; `drained[d]` words by the reader of direction d,
- * their `waiters` by flushers. All atomic: no lock guards them. */
+ * `server_pid` and `listen_order` (when it started listening: clients take
+ * the instance that has listened longest, as Windows does) by the owner;
+ * `disconnected` by the owner's DisconnectNamedPipe; `drained[d]` words by
+ * the reader of direction d, their `waiters` by flushers. All atomic: no
+ * lock guards them. */
 struct pipe_slot {
     _Atomic uint32_t state;
     _Atomic uint32_t server_pid;
+    _Atomic uint32_t listen_order;
+    uint32_t reserved;
     struct wi_waitable drained[2];
     _Atomic uint32_t disconnected[RING];
 };
@@ -163,7 +167,7 @@ struct pipe_shared {
     _Atomic uint32_t in_size;
     _Atomic uint32_t default_timeout;
     _Atomic uint32_t world; /* NULL DACL: sockets 0666 instead of 0600 */
-    uint32_t reserved;
+    _Atomic uint32_t listen_counter; /* source of pipe_slot.listen_order */
     struct wi_waitable listen;
     struct pipe_slot slots[MAX_SLOTS];
 };
@@ -568,6 +572,7 @@ static DWORD server_listen(struct pipe_end *e)
     e->gen = gen;
     e->listen_fd = fd;
     e->state = END_LISTENING;
+    atomic_store(&slot->listen_order, atomic_fetch_add(&s->listen_counter, 1));
     atomic_store(&slot->state, STATE(gen, SLOT_LISTENING));
     listen_bump(s);
     return ERROR_SUCCESS;
@@ -750,6 +755,12 @@ static DWORD pipe_flush(struct wi_object *obj)
     int fd;
     uint32_t gen;
     pthread_mutex_lock(&e->lock);
+    if (e->state != END_CONNECTED) {
+        /* Listening or disconnected: nothing of ours is waiting to be
+         * read, and Windows flushes successfully. */
+        pthread_mutex_unlock(&e->lock);
+        return ERROR_SUCCESS;
+    }
     DWORD err = server_io_begin(e, &fd, &gen);
     pthread_mutex_unlock(&e->lock);
     if (err)
@@ -1134,12 +1145,31 @@ static bool any_live(struct pipe_end *e)
     return count_live(e, false) > 0;
 }
 
-/* Connect to a listening instance: the first that takes us. */
+/* Connect to a listening instance, trying the one that has listened longest
+ * first (Windows hands clients to instances in the order they started
+ * listening). */
 static DWORD client_connect(struct pipe_end *e)
 {
     struct pipe_shared *s = shared_of(e);
     DWORD err = ERROR_SUCCESS;
+    struct {
+        uint32_t age;
+        unsigned slot;
+    } cand[MAX_SLOTS];
+    unsigned n = 0;
+    uint32_t now = atomic_load(&s->listen_counter);
     for (unsigned i = 0; i < MAX_SLOTS; i++) {
+        if (STATE_ST(atomic_load(&s->slots[i].state)) != SLOT_LISTENING)
+            continue;
+        uint32_t age = now - atomic_load(&s->slots[i].listen_order); /* wraps correctly */
+        unsigned k = n++;
+        for (; k > 0 && cand[k - 1].age < age; k--)
+            cand[k] = cand[k - 1];
+        cand[k].age = age;
+        cand[k].slot = i;
+    }
+    for (unsigned c = 0; c < n; c++) {
+        unsigned i = cand[c].slot;
         uint32_t v = atomic_load(&s->slots[i].state);
         if (STATE_ST(v) != SLOT_LISTENING)
             continue;

@@ -6,6 +6,10 @@
  * (argv[1] == "child"), and through an inherited handle. */
 #include "test.h"
 
+#ifndef PIPE_REJECT_REMOTE_CLIENTS
+#define PIPE_REJECT_REMOTE_CLIENTS 0x00000008 /* older Wine headers lack it */
+#endif
+
 #define BIG (1u << 20) /* 1 MiB */
 #define INSTANCES 4
 
@@ -141,7 +145,7 @@ static int child_server(const char *name, const char *event)
     HANDLE ready = OpenEventA(EVENT_MODIFY_STATE, FALSE, event);
     if (!ready)
         return C_EVENT;
-    HANDLE h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE, 1, 0, 0,
+    HANDLE h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE, 1, 4096, 4096,
                                 0, NULL);
     if (h == INVALID_HANDLE_VALUE)
         return C_CREATE;
@@ -240,6 +244,17 @@ static int run_child(int argc, char **argv)
 
 /* --- parameters and names -------------------------------------------------------------- */
 
+/* CreateNamedPipe is expected to fail: FALSE when it does (the last error
+ * kept), TRUE after closing what it created when it does not. */
+static BOOL refused(const char *name, DWORD open_mode, DWORD pipe_mode, DWORD max)
+{
+    HANDLE h = CreateNamedPipeA(name, open_mode, pipe_mode, max, 0, 0, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return FALSE;
+    CloseHandle(h);
+    return TRUE;
+}
+
 static void test_parameters(void)
 {
     const char *name = pipe_name("params");
@@ -249,24 +264,16 @@ static void test_parameters(void)
     h = CreateNamedPipeA(NULL, PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
     T_ERR(h != INVALID_HANDLE_VALUE, ERROR_PATH_NOT_FOUND, "CreateNamedPipe(NULL name)");
     T_OK(h == INVALID_HANDLE_VALUE, "failure returns INVALID_HANDLE_VALUE, not NULL");
-    h = CreateNamedPipeA("not a named pipe", PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_NAME, "a name without \\\\.\\pipe\\ prefix");
-    h = CreateNamedPipeA("\\\\.\\pipe\\", PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_NAME, "an empty pipe name");
-    h = CreateNamedPipeA("\\\\.\\mailslot\\x", PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_NAME, "a mailslot name");
-    h = CreateNamedPipeA(name, 0, 0, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "open mode without a direction");
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 0, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "nMaxInstances 0");
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 256, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "nMaxInstances 256");
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_READMODE_MESSAGE, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "byte type read as messages");
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0x10, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "an unknown pipe mode bit");
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | 0x4, 0, 1, 0, 0, 0, NULL);
-    T_ERR(h != INVALID_HANDLE_VALUE, ERROR_INVALID_PARAMETER, "an unknown open mode bit");
+    T_ERR(refused("not a named pipe", PIPE_ACCESS_DUPLEX, 0, 1), ERROR_INVALID_NAME,
+          "a name without \\\\.\\pipe\\ prefix");
+    T_ERR(refused("\\\\.\\mailslot\\x", PIPE_ACCESS_DUPLEX, 0, 1), ERROR_INVALID_NAME, "a mailslot name");
+    T_ERR(refused(name, 0, 0, 1), ERROR_INVALID_PARAMETER, "open mode without a direction");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX, 0, 0), ERROR_INVALID_PARAMETER, "nMaxInstances 0");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX, 0, 256), ERROR_INVALID_PARAMETER, "nMaxInstances 256");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_READMODE_MESSAGE, 1), ERROR_INVALID_PARAMETER,
+          "byte type read as messages");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX, 0x10, 1), ERROR_INVALID_PARAMETER, "an unknown pipe mode bit");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX | 0x4, 0, 1), ERROR_INVALID_PARAMETER, "an unknown open mode bit");
 
     SetLastError(T_POISON);
     h = client_open(pipe_name("nobody"), GENERIC_READ | GENERIC_WRITE);
@@ -275,7 +282,7 @@ static void test_parameters(void)
           "WaitNamedPipe of a missing pipe fails at once");
 
     /* PIPE_UNLIMITED_INSTANCES and PIPE_REJECT_REMOTE_CLIENTS are fine. */
-    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES, 0, 0, 0,
+    h = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0,
                          NULL);
     T_OK(h != INVALID_HANDLE_VALUE, "PIPE_UNLIMITED_INSTANCES, PIPE_REJECT_REMOTE_CLIENTS");
     T_EQ(GetFileType(h), FILE_TYPE_PIPE, "GetFileType of a listening server end");
@@ -294,14 +301,14 @@ static void test_parameters(void)
 static void test_names(void)
 {
     HANDLE s, c;
-    s = CreateNamedPipeW(L"\\\\.\\pipe\\winipc-test-MixedCase", PIPE_ACCESS_DUPLEX, 0, 3, 0, 0, 0, NULL);
+    s = CreateNamedPipeW(L"\\\\.\\pipe\\winipc-test-MixedCase", PIPE_ACCESS_DUPLEX, 0, 3, 4096, 4096, 0, NULL);
     T_OK(s != INVALID_HANDLE_VALUE, "CreateNamedPipeW");
     c = client_open("\\\\.\\PIPE\\WINIPC-TEST-mixedcase", GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE, "names and the prefix are case-insensitive");
     CloseHandle(c);
     DisconnectNamedPipe(s);
     T_OK(WaitNamedPipeW(L"\\\\.\\Pipe\\winipc-test-MIXEDCASE", 0) == FALSE, "a disconnected instance is not available");
-    HANDLE s2 = CreateNamedPipeA("\\\\.\\pipe\\WINIPC-TEST-MIXEDCASE", PIPE_ACCESS_DUPLEX, 0, 3, 0, 0, 0, NULL);
+    HANDLE s2 = CreateNamedPipeA("\\\\.\\pipe\\WINIPC-TEST-MIXEDCASE", PIPE_ACCESS_DUPLEX, 0, 3, 4096, 4096, 0, NULL);
     T_OK(s2 != INVALID_HANDLE_VALUE, "a second instance under another spelling");
     T_OK(WaitNamedPipeW(L"\\\\.\\Pipe\\winipc-test-MIXEDCASE", 0), "WaitNamedPipeW finds it");
     c = client_open("//./pipe/winipc-test-mixedcase", GENERIC_READ | GENERIC_WRITE);
@@ -313,7 +320,7 @@ static void test_names(void)
     CloseHandle(s2);
     CloseHandle(s);
 
-    s = CreateNamedPipeA("\\\\?\\pipe\\winipc-test-verbatim", PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 0, NULL);
+    s = CreateNamedPipeA("\\\\?\\pipe\\winipc-test-verbatim", PIPE_ACCESS_DUPLEX, 0, 1, 4096, 4096, 0, NULL);
     T_OK(s != INVALID_HANDLE_VALUE, "a \\\\?\\pipe\\ name");
     T_OK(WaitNamedPipeA("\\\\.\\pipe\\winipc-test-Verbatim", 0), "is the same pipe as \\\\.\\pipe\\");
     c = client_open("\\\\.\\pipe\\winipc-test-verbatim", GENERIC_READ | GENERIC_WRITE);
@@ -338,7 +345,7 @@ static void test_client_first(void)
     T_ERR(WriteFile(s, obuf, sizeof obuf, &n, NULL), ERROR_PIPE_LISTENING, "server WriteFile before any client");
     T_EQ(n, 0, "nothing written");
     T_ERR(ReadFile(s, ibuf, sizeof ibuf, &n, NULL), ERROR_PIPE_LISTENING, "server ReadFile before any client");
-    T_ERR(FlushFileBuffers(s), ERROR_PIPE_LISTENING, "server FlushFileBuffers before any client");
+    T_OK(FlushFileBuffers(s), "server FlushFileBuffers before any client: nothing to wait for");
 
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE, "client opens before ConnectNamedPipe");
@@ -511,23 +518,20 @@ static void test_limits(void)
 {
     const char *name = pipe_name("limits");
     HANDLE a, b;
-    a = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 2, 0, 0, 0, NULL);
+    a = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 2, 4096, 4096, 0, NULL);
     T_OK(a != INVALID_HANDLE_VALUE, "FILE_FLAG_FIRST_PIPE_INSTANCE on a new name");
-    T_ERR(CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 2, 0, 0, 0, NULL) !=
-              INVALID_HANDLE_VALUE,
-          ERROR_ACCESS_DENIED, "FILE_FLAG_FIRST_PIPE_INSTANCE on an existing pipe");
-    T_ERR(CreateNamedPipeA(name, PIPE_ACCESS_INBOUND, 0, 2, 0, 0, 0, NULL) != INVALID_HANDLE_VALUE,
-          ERROR_ACCESS_DENIED, "another access mode than the first instance's");
-    b = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 3, 0, 0, 0, NULL);
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 2), ERROR_ACCESS_DENIED,
+          "FILE_FLAG_FIRST_PIPE_INSTANCE on an existing pipe");
+    T_ERR(refused(name, PIPE_ACCESS_INBOUND, 0, 2), ERROR_ACCESS_DENIED, "another access mode than the first instance's");
+    b = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 3, 4096, 4096, 0, NULL);
     T_OK(b != INVALID_HANDLE_VALUE, "a second instance (another nMaxInstances is accepted)");
-    T_ERR(CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 3, 0, 0, 0, NULL) != INVALID_HANDLE_VALUE, ERROR_PIPE_BUSY,
-          "a third instance of a 2-instance pipe: ERROR_PIPE_BUSY");
+    T_ERR(refused(name, PIPE_ACCESS_DUPLEX, 0, 3), ERROR_PIPE_BUSY, "a third instance of a 2-instance pipe: ERROR_PIPE_BUSY");
     CloseHandle(a);
-    HANDLE c = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 2, 0, 0, 0, NULL);
+    HANDLE c = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 2, 4096, 4096, 0, NULL);
     T_OK(c != INVALID_HANDLE_VALUE, "closing one instance makes room");
     CloseHandle(b);
     CloseHandle(c);
-    a = CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 1, 0, 0, 0, NULL);
+    a = CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 1, 4096, 4096, 0, NULL);
     T_OK(a != INVALID_HANDLE_VALUE, "all instances closed: the name is free for a new first instance");
     CloseHandle(a);
 }
@@ -584,7 +588,7 @@ static DWORD WINAPI waiter_thread(LPVOID p)
 static void test_wait(void)
 {
     const char *name = pipe_name("wait");
-    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 1, 0, 0, 300, NULL);
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 1, 4096, 4096, 300, NULL);
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE, "the only instance is taken");
 
@@ -614,22 +618,27 @@ static void test_wait(void)
     CloseHandle(w.started);
     CloseHandle(a.started);
 
-    /* Windows waits by name: the pipe going away does not end a wait that
-     * began, and a new pipe of that name satisfies it. */
-    DisconnectNamedPipe(s);
+    CloseHandle(s);
+    T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "no instance when the wait starts: ERROR_FILE_NOT_FOUND");
+
+    /* A new instance wakes waiters too. */
+    name = pipe_name("wait-new");
+    HANDLE s1 = server_open(name, PIPE_ACCESS_DUPLEX, 2);
+    c = client_open(name, GENERIC_READ | GENERIC_WRITE);
+    T_OK(c != INVALID_HANDLE_VALUE, "the first of two instances is taken");
+    w.name = name;
     w.started = CreateEventA(NULL, TRUE, FALSE, NULL);
     w.timeout = 10000;
     wt = CreateThread(NULL, 0, waiter_thread, &w, 0, NULL);
     WaitForSingleObject(w.started, 5000);
-    T_OK(still_blocked(wt, 50), "waiting on a disconnected instance");
-    CloseHandle(s);
-    T_OK(still_blocked(wt, 100), "the last instance closing does not end the wait");
-    s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 1, 0, 0, 0, NULL);
-    T_OK(s != INVALID_HANDLE_VALUE, "a new first instance of the name");
-    T_EQ(thread_result(wt), 0, "ends the wait: TRUE");
-    CloseHandle(s);
+    T_OK(still_blocked(wt, 50), "WaitNamedPipe sleeps");
+    HANDLE s2 = server_open(name, PIPE_ACCESS_DUPLEX, 2);
+    T_OK(s2 != INVALID_HANDLE_VALUE, "a second instance");
+    T_EQ(thread_result(wt), 0, "wakes it: TRUE");
+    CloseHandle(c);
+    CloseHandle(s1);
+    CloseHandle(s2);
     CloseHandle(w.started);
-    T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "no instance when the wait starts: ERROR_FILE_NOT_FOUND");
 }
 
 /* --- threads as the other end ---------------------------------------------------------- */
@@ -832,6 +841,51 @@ static void test_instances(void)
         CloseHandle(srv[i].pipe);
 }
 
+/* Windows gives a client the instance that has been listening longest. */
+static void test_listen_order(void)
+{
+    const char *name = pipe_name("order");
+    HANDLE s[4], c[4];
+    int ok_order = 0;
+    for (int i = 0; i < 4; i++)
+        s[i] = server_open(name, PIPE_ACCESS_DUPLEX, 4);
+    for (int i = 0; i < 3; i++) {
+        c[i] = client_open(name, GENERIC_READ | GENERIC_WRITE);
+        ok_order += !ConnectNamedPipe(s[i], NULL) && GetLastError() == ERROR_PIPE_CONNECTED;
+    }
+    T_EQ(ok_order, 3, "new instances take clients in creation order");
+    DisconnectNamedPipe(s[0]);
+    DisconnectNamedPipe(s[2]);
+    c[3] = client_open(name, GENERIC_READ | GENERIC_WRITE);
+    T_ERR(ConnectNamedPipe(s[3], NULL), ERROR_PIPE_CONNECTED, "the fourth client gets the last fresh instance");
+
+    /* Instance 2 listens again before instance 0: it gets the next client. */
+    struct connect_arg a2 = {s[2], CreateEventA(NULL, TRUE, FALSE, NULL)};
+    struct connect_arg a0 = {s[0], CreateEventA(NULL, TRUE, FALSE, NULL)};
+    HANDLE t2 = CreateThread(NULL, 0, connect_thread, &a2, 0, NULL);
+    T_OK(WaitNamedPipeA(name, 5000), "instance 2 listens");
+    HANDLE t0 = CreateThread(NULL, 0, connect_thread, &a0, 0, NULL);
+    WaitForSingleObject(a0.started, 5000);
+    HANDLE y = client_open(name, GENERIC_READ | GENERIC_WRITE);
+    T_OK(y != INVALID_HANDLE_VALUE, "a client");
+    T_EQ(thread_result(t2), 0, "goes to instance 2, which listened first");
+    T_OK(WaitNamedPipeA(name, 5000), "instance 0 listens");
+    T_OK(still_blocked(t0, 50), "instance 0 still waits");
+    HANDLE z = client_open(name, GENERIC_READ | GENERIC_WRITE);
+    T_OK(z != INVALID_HANDLE_VALUE, "the next client");
+    T_EQ(thread_result(t0), 0, "goes to instance 0");
+    T_ERR(client_open(name, GENERIC_READ | GENERIC_WRITE) != INVALID_HANDLE_VALUE, ERROR_PIPE_BUSY,
+          "all four taken");
+    CloseHandle(y);
+    CloseHandle(z);
+    for (int i = 0; i < 4; i++) {
+        CloseHandle(c[i]);
+        CloseHandle(s[i]);
+    }
+    CloseHandle(a0.started);
+    CloseHandle(a2.started);
+}
+
 /* --- other processes ---------------------------------------------------------------- */
 
 static void test_processes(void)
@@ -904,7 +958,7 @@ static void test_inherit_server(void)
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     PROCESS_INFORMATION pi;
     char args[128], b[14];
-    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, &sa);
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, &sa);
     T_OK(s != INVALID_HANDLE_VALUE, "an inheritable server end");
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE && (ConnectNamedPipe(s, NULL) || GetLastError() == ERROR_PIPE_CONNECTED),
@@ -929,7 +983,7 @@ static void test_inherit_listening(void)
     PROCESS_INFORMATION pi;
     char args[128], b[6];
     DWORD n;
-    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, &sa);
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, &sa);
     snprintf(args, sizeof args, "child serve-inherited %llu", (unsigned long long)(ULONG_PTR)s);
     T_OK(t_spawn_ex(args, TRUE, NULL, &pi), "child started with a listening server end");
     CloseHandle(s);
@@ -989,6 +1043,7 @@ int main(int argc, char **argv)
     test_big();
     test_flush_and_pending();
     test_instances();
+    test_listen_order();
     test_processes();
     test_inherit();
     test_inherit_server();
