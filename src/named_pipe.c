@@ -43,8 +43,10 @@
  * "<pipe dir>/.<inode>.<slot>.<generation>" (the leading dot keeps it out of
  * the namespace's way) with listen(fd, 0): a backlog of 0 lets exactly one
  * connection queue, so a second client's non-blocking connect() fails with
- * EAGAIN: that instance is busy. A client tries every LISTENING slot;
- * success means it is connected, exactly as a Windows client is once
+ * EAGAIN: that instance is busy. A client tries the LISTENING slots, the one
+ * that has listened longest first (Windows' order, kept with a per-pipe
+ * counter stamped on each slot when it starts listening); success
+ * means it is connected, exactly as a Windows client is once
  * CreateFile returns (it may write before the server calls
  * ConnectNamedPipe). The server takes the connection with accept(), but
  * first shut()s the listening socket down: from then on connects are
@@ -70,6 +72,11 @@
  * stream or EPIPE. A client that leaves its handle untouched while the same
  * instance serves RING more clients may see ERROR_BROKEN_PIPE instead
  * (documented). A dead or closing server writes nothing: BROKEN_PIPE.
+ *
+ * WaitNamedPipe sleeps on the pipe's listen word. It keeps its own flock on
+ * the pipe file, so a pipe re-created under the name while it waits is the
+ * same file and its new instances wake it: the wait is by name, as in the
+ * NT pipe file system.
  *
  * FlushFileBuffers waits until the peer has read everything we wrote
  * (SIOCOUTQ reaches 0), as Windows' does: the reader bumps the slot's
