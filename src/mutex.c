@@ -22,7 +22,10 @@
  * waiter arriving after the death finds the owner gone when arming the watch
  * and abandons the mutex itself. Where thread pidfds are missing (Linux <
  * 6.9, or WINIPC_NO_PIDFD_THREAD=1) sleepers check the owner's liveness every
- * 50 ms instead (documented limit).
+ * 50 ms instead (documented limit); so do sleepers on a mutex owned by a
+ * process's main thread, whose pidfd fires only when the whole process ends
+ * (an ExitThread of the main thread while other threads run is found by the
+ * poll).
  *
  * A process dying between two steps: after the CAS that acquires but before
  * owner_start is written → watchers see start 0, retry within 1 ms, and find
@@ -125,7 +128,16 @@ static DWORD mutex_wait_prepare(struct wi_object *obj)
     }
     switch (wi_owner_watch(owner, start, obj, mutex_owner_died)) {
     case ERROR_SUCCESS:
-        return INFINITE;
+        /* A process's main thread can end (ExitThread) while its other
+         * threads run; its pidfd fires only with the whole process, so poll
+         * its liveness meanwhile. */
+        if (!wi_thread_is_group_leader(owner))
+            return INFINITE;
+        if (!wi_thread_alive(owner, start)) {
+            mutex_owner_died(obj, owner, start);
+            return 0;
+        }
+        return POLL_MS;
     case ERROR_NOT_FOUND:
         mutex_owner_died(obj, owner, start);
         return 0;
@@ -146,6 +158,12 @@ static DWORD mutex_signal(struct wi_object *obj, DWORD access)
     return mutex_release(obj);
 }
 
+/* Watches on owner threads refer to the object without a reference. */
+static void mutex_destroy(struct wi_object *obj)
+{
+    wi_owner_unwatch(obj);
+}
+
 const struct wi_object_ops wi_mutex_ops = {
     .name = "Mutant",
     .type = WI_TYPE_MUTEX,
@@ -162,7 +180,7 @@ const struct wi_object_ops wi_mutex_ops = {
     .std_fd = wi_no_std_fd,
     .export_fds = wi_shared_export_fds,
     .import = mutex_import,
-    .destroy = wi_no_destroy,
+    .destroy = mutex_destroy,
 };
 
 static DWORD mutex_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len, struct wi_object **out)

@@ -61,10 +61,23 @@ struct wi_shared_header {
  *            changes it (so a waiter that read the old value never sleeps
  *            through the change).
  *   waiters  number of threads, in any process, registered to sleep on word;
- *            signalers skip the wake syscall when it is zero. */
+ *            signalers skip the wake syscall when it is zero. A waiter
+ *            killed while asleep leaves it one too high, which costs later
+ *            signalers a needless wake call, never a lost wake-up. */
 struct wi_waitable {
-    _Atomic uint32_t word;
+    /* word and lock_tid form one 8-byte unit: wait-all takes WI_WORD_LOCK
+     * and records its thread in lock_tid with a single 64-bit
+     * compare-and-swap, so a lock left by a killed process always names its
+     * holder (wait.c clears it once that thread is gone). */
+    union {
+        _Atomic uint64_t lock_pair; /* little-endian: word is the low half */
+        struct {
+            _Atomic uint32_t word;
+            _Atomic uint32_t lock_tid;
+        };
+    };
     _Atomic uint32_t waiters;
+    uint32_t reserved;
 };
 
 /* Bit 31 of every waitable word is the wait-all lock: a thread doing an
@@ -74,6 +87,7 @@ struct wi_waitable {
  * word, which changes when it is cleared. Object state therefore uses bits
  * 0..30 only. */
 #define WI_WORD_LOCK 0x80000000u
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wi_waitable.lock_pair assumes little-endian");
 #define WI_SATISFY_CHECK 1u  /* report only, consume nothing */
 #define WI_SATISFY_LOCKED 2u /* the caller holds WI_WORD_LOCK on this word */
 

@@ -42,17 +42,29 @@ static int no_thread_pidfd = -1; /* -1 unknown, 0 available, 1 not */
 
 static void register_atfork(void);
 
+/* The calling thread's identity, cached. */
+static __thread pid_t self_tid;
+static __thread uint64_t self_start;
+
 static void forget_in_child(void)
 {
     /* The child has none of our threads' watches (the service thread is
-     * gone); drop the list without touching the objects it references. */
+     * gone); drop the list without touching the objects it references. Its
+     * only thread is a new thread: forget the forking thread's identity, or
+     * the child would pass for its parent's thread (and own its mutexes). */
     watches = NULL;
     pthread_mutex_init(&lock, NULL);
+    self_tid = 0;
+    self_start = 0;
 }
 
-uint64_t wi_thread_start_time(pid_t tid)
+/* Start time of thread `tid`, 0 if it is gone; *zombie tells whether it has
+ * ended but not been reaped yet (a dead process's main thread before its
+ * parent waits for it, or a main thread that ended while others run). */
+static uint64_t thread_stat(pid_t tid, bool *zombie)
 {
     char path[64], buf[1024];
+    *zombie = false;
     snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -66,41 +78,58 @@ uint64_t wi_thread_start_time(pid_t tid)
      * ')', which is followed by the space before field 3; starttime is
      * field 22. */
     char *p = strrchr(buf, ')');
-    if (!p)
+    if (!p || !p[1] || !p[2])
         return 0;
+    *zombie = p[2] == 'Z' || p[2] == 'X'; /* field 3: the state */
     p++;
     for (int field = 3; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
     return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+uint64_t wi_thread_start_time(pid_t tid)
+{
+    bool zombie;
+    return thread_stat(tid, &zombie);
+}
+
 bool wi_thread_alive(pid_t tid, uint64_t start)
 {
-    uint64_t now = wi_thread_start_time(tid);
-    return now != 0 && now == start;
+    bool zombie;
+    uint64_t now = thread_stat(tid, &zombie);
+    return now != 0 && now == start && !zombie;
+}
+
+bool wi_thread_exists(pid_t tid)
+{
+    bool zombie;
+    return thread_stat(tid, &zombie) != 0 && !zombie;
+}
+
+bool wi_thread_is_group_leader(pid_t tid)
+{
+    /* tgkill(tid, tid, 0) succeeds only if tid is a thread group's id. */
+    return syscall(SYS_tgkill, tid, tid, 0) == 0;
 }
 
 pid_t wi_thread_self_tid(void)
 {
-    static __thread pid_t tid;
-    if (!tid)
-        tid = (pid_t)syscall(SYS_gettid);
-    return tid;
+    if (!self_tid)
+        self_tid = (pid_t)syscall(SYS_gettid);
+    return self_tid;
 }
 
 uint64_t wi_thread_self_start(void)
 {
-    static __thread uint64_t start;
-    static __thread pid_t for_tid;
-    pid_t tid = wi_thread_self_tid();
-    /* A fork() child's thread has a new tid: recompute. */
-    if (for_tid != tid) {
-        start = wi_thread_start_time(tid);
-        for_tid = tid;
-    }
-    return start;
+    if (!self_start)
+        self_start = wi_thread_start_time(wi_thread_self_tid());
+    return self_start;
 }
 
+/* The callbacks run under `lock`, which wi_owner_unwatch also takes: an
+ * object being destroyed is either still listed (and its callback finishes
+ * before the destroy goes on) or already gone from the list. Callbacks only
+ * do atomic updates and futex wakes, never take locks. */
 static void on_thread_exit(void *arg)
 {
     struct watch *w = arg, **pp;
@@ -109,15 +138,32 @@ static void on_thread_exit(void *arg)
         ;
     if (*pp)
         *pp = w->next;
-    pthread_mutex_unlock(&lock);
     for (struct subscriber *s = w->subs, *next; s; s = next) {
         next = s->next;
         s->died(s->obj, w->tid, w->start);
-        wi_object_release(s->obj);
         free(s);
     }
+    pthread_mutex_unlock(&lock);
     close(w->pidfd);
     free(w);
+}
+
+void wi_owner_unwatch(struct wi_object *obj)
+{
+    pthread_mutex_lock(&lock);
+    for (struct watch *w = watches; w; w = w->next) {
+        struct subscriber **pp = &w->subs;
+        while (*pp) {
+            if ((*pp)->obj == obj) {
+                struct subscriber *dead = *pp;
+                *pp = dead->next;
+                free(dead);
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 static bool thread_pidfds_disabled(void)
@@ -191,8 +237,7 @@ DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_
         pthread_mutex_unlock(&lock);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    wi_object_ref(obj);
-    s->obj = obj;
+    s->obj = obj; /* no reference: the object unwatches itself when destroyed */
     s->died = died;
     s->next = w->subs;
     w->subs = s;

@@ -18,15 +18,28 @@
 
 typedef void (*wi_owner_died_fn)(struct wi_object *obj, pid_t tid, uint64_t start);
 
-/* Call died(obj, tid, start) when thread (tid, start) is gone. Takes a
- * reference on obj until then. A (tid, start, obj) already watched is not
- * added twice. Returns ERROR_SUCCESS (armed), ERROR_NOT_FOUND (that thread is
+/* Call died(obj, tid, start) when thread (tid, start) is gone. Holds no
+ * reference on obj: the object's destroy must call wi_owner_unwatch(), so a
+ * watch never keeps an object (or its name) alive. A (tid, start, obj)
+ * already watched is not added twice. Returns ERROR_SUCCESS (armed), ERROR_NOT_FOUND (that thread is
  * already gone: nothing armed, the caller handles the death now), or
  * ERROR_NOT_SUPPORTED (no thread pidfds here). */
 DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died);
 
-/* Is thread (tid, start) still running? */
+/* Forget every watch subscribed for `obj` (its destroy). */
+void wi_owner_unwatch(struct wi_object *obj);
+
+/* Is thread (tid, start) still running? An ended thread not yet reaped (a
+ * zombie) is not. */
 bool wi_thread_alive(pid_t tid, uint64_t start);
+
+/* Is some thread `tid` running (not ended, not a zombie)? */
+bool wi_thread_exists(pid_t tid);
+
+/* Is `tid` the main thread (thread-group leader) of a process? Its thread
+ * pidfd only fires when the whole process ends, so a main thread that ends
+ * while other threads run is found by polling wi_thread_alive instead. */
+bool wi_thread_is_group_leader(pid_t tid);
 
 /* Start time (clock ticks since boot) of thread `tid`, 0 if it is gone. */
 uint64_t wi_thread_start_time(pid_t tid);

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
+#include "owner_watch.h"
 #include "process.h"
 #include "security.h"
 #include "wait.h"
@@ -108,15 +109,23 @@ static void thread_ended(void *arg)
     wi_object_release(&t->obj); /* the running thread's own reference */
 }
 
+/* After fork() the child's one thread is not the thread that forked: it
+ * gets its own object on first use. */
+static void forget_self_in_child(void)
+{
+    self = NULL;
+}
+
 static void make_key(void)
 {
     pthread_key_create(&self_key, thread_ended);
+    pthread_atfork(NULL, NULL, forget_self_in_child);
 }
 
 static void publish_self(struct thread *t)
 {
     pthread_once(&key_once, make_key);
-    t->tid = (pid_t)syscall(SYS_gettid);
+    t->tid = wi_thread_self_tid();
     atomic_store(&t->tid_ready, 1);
     wi_futex_wake(&t->tid_ready, INT_MAX);
     self = t;
@@ -239,10 +248,7 @@ WINBASEAPI HANDLE WINAPI GetCurrentThread(void)
 
 WINBASEAPI DWORD WINAPI GetCurrentThreadId(void)
 {
-    static __thread pid_t tid;
-    if (!tid)
-        tid = (pid_t)syscall(SYS_gettid);
-    return (DWORD)tid;
+    return (DWORD)wi_thread_self_tid();
 }
 
 WINBASEAPI HANDLE WINAPI CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,

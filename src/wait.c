@@ -14,6 +14,7 @@
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
+#include "owner_watch.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -61,13 +62,37 @@ static DWORD try_any(unsigned count, struct wi_object **objs, uint32_t *cookies)
 
 /* Before sleeping: let each object arm what it needs (a mutex watches its
  * owner's death) and learn how long we may sleep at most. */
-static DWORD prepare_all(unsigned count, struct wi_object **objs)
+/* How often a sleeper looks again at a word locked by another thread's
+ * wait-all: the lock is held for microseconds unless its holder died. */
+#define LOCK_RECHECK_MS 10
+
+/* A wait-all lock whose holder is gone (killed between locking and
+ * unlocking): release it for everyone. The holder's tid was recorded with
+ * the lock in one step, so it is never unknown. Returns true if the word is
+ * still locked by a live thread. */
+static bool lock_still_held(struct wi_waitable *w)
+{
+    uint64_t pair = atomic_load(&w->lock_pair);
+    uint32_t word = (uint32_t)pair, tid = (uint32_t)(pair >> 32);
+    if (!(word & WI_WORD_LOCK))
+        return false;
+    if (tid && wi_thread_exists((pid_t)tid))
+        return true;
+    uint64_t freed = (uint64_t)(word & ~WI_WORD_LOCK);
+    if (atomic_compare_exchange_strong(&w->lock_pair, &pair, freed))
+        wi_waitable_wake(w);
+    return false;
+}
+
+static DWORD prepare_all(unsigned count, struct wi_object **objs, struct wi_waitable **w)
 {
     DWORD cap = INFINITE;
     for (unsigned i = 0; i < count; i++) {
         DWORD c = objs[i]->ops->wait_prepare(objs[i]);
         if (c < cap)
             cap = c;
+        if ((atomic_load(&w[i]->word) & WI_WORD_LOCK) && lock_still_held(w[i]) && cap > LOCK_RECHECK_MS)
+            cap = LOCK_RECHECK_MS;
     }
     return cap;
 }
@@ -213,7 +238,7 @@ static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitabl
          * see (a timer set meanwhile) then ends the sleep at once. */
         for (unsigned i = 0; i < nwords; i++)
             vals[i] = atomic_load(words[i]);
-        DWORD cap = prepare_all(count, objs);
+        DWORD cap = prepare_all(count, objs, w);
         r = try_any(count, objs, cookies);
         if (r != WAIT_TIMEOUT)
             return r;
@@ -290,9 +315,12 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
         int busy = -1;
         for (; held < nlock; held++) {
             unsigned i = order[held];
-            uint32_t v = atomic_load(words[i]);
-            while (!(v & WI_WORD_LOCK) && !atomic_compare_exchange_weak(words[i], &v, v | WI_WORD_LOCK))
+            /* Lock bit and holder tid in one 64-bit compare-and-swap. */
+            uint64_t pair = atomic_load(&w[i]->lock_pair), mine = (uint64_t)wi_thread_self_tid() << 32;
+            while (!((uint32_t)pair & WI_WORD_LOCK) &&
+                   !atomic_compare_exchange_weak(&w[i]->lock_pair, &pair, mine | (uint32_t)pair | WI_WORD_LOCK))
                 ;
+            uint32_t v = (uint32_t)pair;
             if (v & WI_WORD_LOCK) {
                 busy = (int)i;
                 vals[i] = v;
@@ -331,7 +359,7 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
         if (alertable && wi_thread_run_apcs())
             return WAIT_IO_COMPLETION;
         /* After the words were recorded (see wait_any). */
-        DWORD cap = prepare_all(count, objs);
+        DWORD cap = prepare_all(count, objs, w);
         if (first)
             continue; /* the owners' death watches are armed: check again */
         if (ms == 0) {

@@ -77,10 +77,10 @@ static const enum op script[] = {
 };
 #define SCRIPT_LEN ((int)(sizeof script / sizeof script[0]))
 
-/* The same with A and S taken by one wait-all (S: 2 → 1 → 3 → 2). Off by
- * default: a process killed inside WaitForMultipleObjects(bWaitAll) can
- * leave the wait-all lock bit set on the objects' words, and every later
- * wait on them then hangs (wait.c). WINIPC_CRASH_WAITALL=1 turns it on. */
+/* The same with A and S taken by one wait-all (S: 2 → 1 → 3 → 2). A process
+ * killed inside WaitForMultipleObjects(bWaitAll) may leave the wait-all lock
+ * bit set on the objects' words: the next waiters must find its holder dead
+ * and release it (wait.c). WINIPC_CRASH_WAITALL=0 leaves these rounds out. */
 static const enum op script_wait_all[] = {
     OP_TAKE_AS, OP_TAKE_B, OP_REL_S, OP_SET_E, OP_REL_B, OP_TAKE_E, OP_TAKE_S, OP_REL_A,
 };
@@ -845,7 +845,7 @@ static void allowed_states(const struct progress *p, struct allowed *al)
 static bool wait_all_rounds(void)
 {
     const char *e = getenv("WINIPC_CRASH_WAITALL");
-    return e && *e && strcmp(e, "0") != 0;
+    return !e || strcmp(e, "0") != 0;
 }
 
 static void round_single(int round, bool sync, bool contender_on)

@@ -53,8 +53,31 @@ static DWORD WINAPI wait_all_worker(LPVOID arg)
     return WaitForMultipleObjects(2, hs, TRUE, 10000);
 }
 
-int main(void)
+/* Child: its main thread takes the named mutex and ends with ExitThread
+ * while another thread keeps the process alive. */
+static DWORD WINAPI park(LPVOID arg)
 {
+    WaitForSingleObject((HANDLE)arg, INFINITE);
+    return 0;
+}
+
+static int child_main_thread_exits_owning(void)
+{
+    HANDLE m = CreateMutexA(NULL, FALSE, "mx-main-exit");
+    HANDLE owned = OpenEventA(EVENT_MODIFY_STATE, FALSE, "mx-main-owned");
+    HANDLE never = CreateEventA(NULL, TRUE, FALSE, NULL);
+    if (!m || !owned || WaitForSingleObject(m, 0) != WAIT_OBJECT_0)
+        return 1;
+    CreateThread(NULL, 0, park, never, 0, NULL);
+    SetEvent(owned);
+    ExitThread(0); /* the process lives on in `park` until killed */
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && strcmp(argv[1], "child") == 0)
+        return child_main_thread_exits_owning();
+
     DWORD code, r;
     HANDLE th;
 
@@ -180,6 +203,36 @@ int main(void)
     r = WaitForMultipleObjects(2, any, FALSE, 0);
     T_EQ(r, WAIT_OBJECT_0, "wait-any: free mutex at index 0");
     ReleaseMutex(mutex);
+
+    /* A watch on an owner must not keep the mutex's name alive: the main
+     * thread owned it while another thread slept on it (so that thread
+     * armed a watch on us); after the last close the name is gone. */
+    HANDLE wn = CreateMutexA(NULL, TRUE, "mx-watched"), saved = mutex;
+    mutex = wn; /* wait_mutex waits on `mutex` */
+    HANDLE w2 = CreateThread(NULL, 0, wait_mutex, NULL, 0, NULL);
+    T_EQ(WaitForSingleObject(w2, 50), WAIT_TIMEOUT, "a thread sleeps on our mutex");
+    ReleaseMutex(wn);
+    WaitForSingleObject(w2, INFINITE);
+    CloseHandle(w2);
+    CloseHandle(wn);
+    mutex = saved;
+    T_ERR(OpenMutexA(SYNCHRONIZE, FALSE, "mx-watched") != NULL, ERROR_FILE_NOT_FOUND,
+          "after the last close the name is gone although a waiter watched its owner");
+
+    /* A process's main thread ends (ExitThread) owning a mutex while its
+     * other threads run: the waiter gets WAIT_ABANDONED. */
+    HANDLE mm = CreateMutexA(NULL, FALSE, "mx-main-exit");
+    HANDLE owned = CreateEventA(NULL, FALSE, FALSE, "mx-main-owned");
+    PROCESS_INFORMATION pi;
+    T_OK(t_spawn("child main-exit", &pi), "child started");
+    T_EQ(WaitForSingleObject(owned, 10000), WAIT_OBJECT_0, "child's main thread owns the mutex");
+    T_EQ(WaitForSingleObject(mm, 10000), WAIT_ABANDONED, "main thread ended owning it: WAIT_ABANDONED");
+    T_EQ(WaitForSingleObject(pi.hProcess, 0), WAIT_TIMEOUT, "while the child process still runs");
+    ReleaseMutex(mm);
+    TerminateProcess(pi.hProcess, 0);
+    t_wait_child(&pi, 10000);
+    CloseHandle(mm);
+    CloseHandle(owned);
 
     CloseHandle(ev);
     CloseHandle(sem0);
