@@ -106,7 +106,7 @@ static int child_server(const char *name, const char *event, int count)
     HANDLE h = INVALID_HANDLE_VALUE;
     for (int i = 0; i < count; i++) {
         HANDLE x = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | (i == 0 ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
-                                    PIPE_TYPE_BYTE, (DWORD)count, 0, 0, 0, NULL);
+                                    PIPE_TYPE_BYTE, (DWORD)count, 4096, 4096, 0, NULL);
         if (x == INVALID_HANDLE_VALUE)
             return C_CREATE;
         if (i == 0)
@@ -156,7 +156,7 @@ static void test_client_killed(void)
     char args[512], b[8];
     DWORD n;
 
-    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, NULL);
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL);
     T_OK(s != INVALID_HANDLE_VALUE, "server instance");
     snprintf(args, sizeof args, "child client %s %s", name, t_name("client-killed-ev"));
     T_OK(spawn_until(args, ev, &pi), "the client child connected and wrote");
@@ -186,7 +186,7 @@ static void test_client_killed(void)
 
     /* A client killed while it was queued (before ConnectNamedPipe). */
     name = pipe_name("queued-killed");
-    s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 0, 0, 0, NULL);
+    s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL);
     ResetEvent(ev);
     snprintf(args, sizeof args, "child queued %s %s", name, t_name("client-killed-ev"));
     T_OK(spawn_until(args, ev, &pi), "a client child connected before ConnectNamedPipe");
@@ -227,10 +227,10 @@ static void test_server_killed(void)
     /* The name is gone although our client handles still refer to it. */
     T_ERR(client_open(name) != INVALID_HANDLE_VALUE, ERROR_FILE_NOT_FOUND, "CreateFile: ERROR_FILE_NOT_FOUND");
     T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "WaitNamedPipe: ERROR_FILE_NOT_FOUND");
-    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE, 1, 0, 0, 0,
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE, 1, 4096, 4096, 0,
                                 NULL);
     T_OK(s != INVALID_HANDLE_VALUE, "a new FILE_FLAG_FIRST_PIPE_INSTANCE pipe of that name (1 instance, inbound)");
-    T_ERR(CreateNamedPipeA(name, PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 1, 0, 0, 0, NULL) != INVALID_HANDLE_VALUE,
+    T_ERR(CreateNamedPipeA(name, PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL) != INVALID_HANDLE_VALUE,
           ERROR_PIPE_BUSY, "its own limit holds: the dead server's instances do not count, ours does");
     HANDLE c2 = CreateFileA(name, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
     T_OK(c2 != INVALID_HANDLE_VALUE, "a client of the new pipe");
