@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The thread's last error and the single errno -> Win32 translation table. */
+#include "tls.h"
 #include "error.h"
 
 #include <errno.h>
 
-static __thread DWORD last_error;
+static WI_THREAD_LOCAL DWORD last_error;
 
 void wi_set_last_error(DWORD err)
 {

@@ -87,7 +87,7 @@ static DWORD mutex_try_satisfy(struct wi_object *obj, uint32_t *cookie, unsigned
             return result;
         if (atomic_compare_exchange_weak(&m->w.word, &v, (v & WI_WORD_LOCK) | tid)) {
             m->count = 1;
-            atomic_store(&m->owner_start, wi_thread_self_start());
+            atomic_store_explicit(&m->owner_start, wi_thread_self_start(), memory_order_release);
             return result;
         }
     }
@@ -107,7 +107,7 @@ static void mutex_owner_died(struct wi_object *obj, pid_t tid, uint64_t start)
         if (atomic_compare_exchange_weak(&m->w.word, &v, (v & WI_WORD_LOCK) | ABANDONED))
             break;
     }
-    atomic_store(&m->owner_start, 0);
+    atomic_store_explicit(&m->owner_start, 0, memory_order_release);
     wi_waitable_wake(&m->w);
 }
 
@@ -194,7 +194,7 @@ static void mutex_init(struct wi_object *obj, void *arg)
     struct mutex_shared *m = mx(obj);
     if (owned) {
         m->count = 1;
-        atomic_store(&m->owner_start, wi_thread_self_start());
+        atomic_store_explicit(&m->owner_start, wi_thread_self_start(), memory_order_release);
         atomic_store(&m->w.word, (uint32_t)wi_thread_self_tid());
     }
 }
@@ -209,7 +209,7 @@ static DWORD mutex_release(struct wi_object *obj)
         return ERROR_NOT_OWNER;
     if (--m->count > 0)
         return ERROR_SUCCESS;
-    atomic_store(&m->owner_start, 0);
+    atomic_store_explicit(&m->owner_start, 0, memory_order_release);
     while (!atomic_compare_exchange_weak(&m->w.word, &v, v & WI_WORD_LOCK))
         ;
     wi_waitable_wake(&m->w);

@@ -4,6 +4,7 @@
  * Registry: a process-local list of watched threads, each with its pidfd and
  * the objects to notify, under `lock`. The service thread removes an entry
  * when its pidfd fires and runs the callbacks outside the lock. */
+#include "tls.h"
 #include "owner_watch.h"
 
 #include "error.h"
@@ -43,8 +44,8 @@ static int no_thread_pidfd = -1; /* -1 unknown, 0 available, 1 not */
 static void register_atfork(void);
 
 /* The calling thread's identity, cached. */
-static __thread pid_t self_tid;
-static __thread uint64_t self_start;
+static WI_THREAD_LOCAL pid_t self_tid;
+static WI_THREAD_LOCAL uint64_t self_start;
 
 static void forget_in_child(void)
 {

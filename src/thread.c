@@ -17,6 +17,7 @@
  *              routines). Any thread of the process appends under apc_lock
  *              and bumps apc_w.word; only the thread itself runs them, in an
  *              alertable wait (wait.c). */
+#include "tls.h"
 #include "thread.h"
 
 #include "error.h"
@@ -57,7 +58,7 @@ struct apc {
 
 static pthread_key_t self_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static __thread struct thread *self;
+static WI_THREAD_LOCAL struct thread *self;
 
 static struct thread *as_thread(struct wi_object *obj)
 {

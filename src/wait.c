@@ -9,6 +9,7 @@
  * waiters > 0 and wakes, or the waiter's read of word sees the change (and
  * futex_wait returns at once because word != v). The signaled fast path
  * tries try_satisfy before registering, so it makes no syscall at all. */
+#include "tls.h"
 #include "wait.h"
 
 #include "error.h"
@@ -175,7 +176,7 @@ static void cpu_relax(void)
  * runs out. Returns the wait result or WAIT_TIMEOUT. */
 static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t **words, uint32_t *cookies)
 {
-    static __thread long budget = -1;
+    static WI_THREAD_LOCAL long budget = -1;
     long ceiling = spin_ceiling();
     if (ceiling == 0)
         return WAIT_TIMEOUT;
@@ -183,7 +184,7 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
         budget = ceiling < SPIN_START_NS ? ceiling : SPIN_START_NS;
     if (budget == 0) {
         /* Give spinning another chance now and then. */
-        static __thread unsigned skipped;
+        static WI_THREAD_LOCAL unsigned skipped;
         if (++skipped < 64)
             return WAIT_TIMEOUT;
         skipped = 0;
