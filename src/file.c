@@ -407,6 +407,12 @@ static DWORD parse_path(const char *name, enum path_kind *kind, char **local)
     if (!name || !*name)
         return ERROR_PATH_NOT_FOUND;
     if (strncmp(name, "\\\\?\\", 4) == 0) {
+        /* "\\?\pipe\x" names the same pipe as "\\.\pipe\x"
+         * (CreateNamedPipe and WaitNamedPipe accept both). */
+        if (prefix_nocase(name + 4, "pipe")) {
+            *kind = PATH_PIPE;
+            return ERROR_SUCCESS;
+        }
         name += 4;
         if (prefix_nocase(name, "UNC"))
             return ERROR_BAD_NETPATH;

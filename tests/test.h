@@ -38,11 +38,12 @@ static inline void t_report(int ok, const char *file, int line, const char *name
 
 #define T_OK(cond, name)                                                                  \
     do {                                                                                  \
+        int t_c_ = !!(cond); /* evaluated first: the error printed is the call's */       \
         DWORD t_err_ = GetLastError();                                                    \
         char t_buf_[160];                                                                 \
         snprintf(t_buf_, sizeof t_buf_, "condition false (GetLastError() = %lu)",        \
                  (unsigned long)t_err_);                                                  \
-        t_report(!!(cond), __FILE__, __LINE__, (name), t_buf_);                           \
+        t_report(t_c_, __FILE__, __LINE__, (name), t_buf_);                               \
     } while (0)
 
 #define T_EQ(actual, expected, name)                                                      \
