@@ -17,6 +17,7 @@
  * a single atomic update). */
 #include "error.h"
 #include "handle.h"
+#include "kernel_object.h"
 #include "object.h"
 #include "security.h"
 #include "unicode.h"
@@ -158,31 +159,23 @@ static void event_init(struct wi_object *obj, void *arg)
 
 /* --- Win32 entry points ------------------------------------------------------ */
 
+static const struct wi_kernel_object_spec event_spec = {
+    .ops = &wi_event_ops,
+    .obj_size = sizeof(struct wi_object),
+    .shared_size = sizeof(struct event_shared),
+    .init = event_init,
+};
+
 static HANDLE create_event(LPSECURITY_ATTRIBUTES sa, const char *name, bool manual, bool initial, DWORD access)
 {
-    struct wi_object *obj = wi_object_alloc(&wi_event_ops, sizeof *obj);
     struct event_init in = {manual, initial};
-    bool existed = false, world;
-    DWORD err, flags;
-    HANDLE h = NULL;
-
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse_for(sa, &wi_event_ops, &flags, &world);
-    if (err) {
-    } else if (name && *name) {
-        err = wi_object_open_named(obj, name, sizeof(struct event_shared), true, world, &existed, event_init, &in);
-    } else {
-        err = wi_object_create_unnamed(obj, sizeof(struct event_shared));
-        if (!err)
-            event_init(obj, &in);
-    }
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_event_ops, access), flags, &h);
-    if (err) {
-        wi_object_release(obj);
+    struct wi_kernel_object_spec spec = event_spec;
+    bool existed;
+    HANDLE h;
+    spec.init_arg = &in;
+    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
+    if (err)
         return wi_fail_null(err);
-    }
     /* Windows reports an existing name through the last error of a
      * successful call, and clears it otherwise. */
     wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
@@ -191,24 +184,9 @@ static HANDLE create_event(LPSECURITY_ATTRIBUTES sa, const char *name, bool manu
 
 static HANDLE open_event(DWORD access, BOOL inherit, const char *name)
 {
-    struct wi_object *obj;
-    bool existed;
-    DWORD err;
     HANDLE h;
-
-    if (!name)
-        return wi_fail_null(ERROR_INVALID_PARAMETER);
-    obj = wi_object_alloc(&wi_event_ops, sizeof *obj);
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_object_open_named(obj, name, sizeof(struct event_shared), false, false, &existed, NULL, NULL);
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_event_ops, access), inherit ? HANDLE_FLAG_INHERIT : 0, &h);
-    if (err) {
-        wi_object_release(obj);
-        return wi_fail_null(err);
-    }
-    return h;
+    DWORD err = wi_kernel_object_open(&event_spec, name, access, inherit, &h);
+    return err ? wi_fail_null(err) : h;
 }
 
 WINBASEAPI HANDLE WINAPI CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,

@@ -33,6 +33,7 @@
  * same; the count field is only meaningful to a live owner. */
 #include "error.h"
 #include "handle.h"
+#include "kernel_object.h"
 #include "object.h"
 #include "owner_watch.h"
 #include "security.h"
@@ -218,31 +219,22 @@ static DWORD mutex_release(struct wi_object *obj)
 
 /* --- Win32 entry points ------------------------------------------------------ */
 
+static const struct wi_kernel_object_spec mutex_spec = {
+    .ops = &wi_mutex_ops,
+    .obj_size = sizeof(struct wi_object),
+    .shared_size = sizeof(struct mutex_shared),
+    .init = mutex_init,
+};
+
 static HANDLE create_mutex(LPSECURITY_ATTRIBUTES sa, const char *name, bool initial_owner, DWORD access)
 {
-    struct wi_object *obj = wi_object_alloc(&wi_mutex_ops, sizeof *obj);
-    bool existed = false, world;
-    DWORD err, flags;
-    HANDLE h = NULL;
-
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse_for(sa, &wi_mutex_ops, &flags, &world);
-    if (err) {
-    } else if (name && *name) {
-        err = wi_object_open_named(obj, name, sizeof(struct mutex_shared), true, world, &existed, mutex_init,
-                                   &initial_owner);
-    } else {
-        err = wi_object_create_unnamed(obj, sizeof(struct mutex_shared));
-        if (!err)
-            mutex_init(obj, &initial_owner);
-    }
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_mutex_ops, access), flags, &h);
-    if (err) {
-        wi_object_release(obj);
+    struct wi_kernel_object_spec spec = mutex_spec;
+    bool existed;
+    HANDLE h;
+    spec.init_arg = &initial_owner;
+    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
+    if (err)
         return wi_fail_null(err);
-    }
     /* An existing mutex is opened as is: bInitialOwner does not acquire it
      * (Windows documents exactly this). */
     wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
@@ -251,23 +243,9 @@ static HANDLE create_mutex(LPSECURITY_ATTRIBUTES sa, const char *name, bool init
 
 static HANDLE open_mutex(DWORD access, BOOL inherit, const char *name)
 {
-    struct wi_object *obj;
-    bool existed;
     HANDLE h;
-
-    if (!name)
-        return wi_fail_null(ERROR_INVALID_PARAMETER);
-    obj = wi_object_alloc(&wi_mutex_ops, sizeof *obj);
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    DWORD err = wi_object_open_named(obj, name, sizeof(struct mutex_shared), false, false, &existed, NULL, NULL);
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_mutex_ops, access), inherit ? HANDLE_FLAG_INHERIT : 0, &h);
-    if (err) {
-        wi_object_release(obj);
-        return wi_fail_null(err);
-    }
-    return h;
+    DWORD err = wi_kernel_object_open(&mutex_spec, name, access, inherit, &h);
+    return err ? wi_fail_null(err) : h;
 }
 
 WINBASEAPI HANDLE WINAPI CreateMutexA(LPSECURITY_ATTRIBUTES lpMutexAttributes, BOOL bInitialOwner, LPCSTR lpName)

@@ -10,6 +10,7 @@
  *   maximum  written once at creation. */
 #include "error.h"
 #include "handle.h"
+#include "kernel_object.h"
 #include "object.h"
 #include "security.h"
 #include "unicode.h"
@@ -114,58 +115,36 @@ static DWORD semaphore_release(struct wi_object *obj, uint32_t n, uint32_t *prev
 
 /* --- Win32 entry points ------------------------------------------------------ */
 
+static const struct wi_kernel_object_spec semaphore_spec = {
+    .ops = &wi_semaphore_ops,
+    .obj_size = sizeof(struct wi_object),
+    .shared_size = sizeof(struct semaphore_shared),
+    .init = semaphore_init,
+};
+
 static HANDLE create_semaphore(LPSECURITY_ATTRIBUTES sa, LONG initial, LONG maximum, const char *name, DWORD access)
 {
     struct semaphore_init in = {initial, maximum};
-    bool existed = false, world;
-    DWORD err, flags;
-    HANDLE h = NULL;
+    struct wi_kernel_object_spec spec = semaphore_spec;
+    bool existed;
+    HANDLE h;
 
     /* Windows: lMaximumCount <= 0, lInitialCount < 0 or > lMaximumCount. */
     if (maximum <= 0 || initial < 0 || initial > maximum)
         return wi_fail_null(ERROR_INVALID_PARAMETER);
-    struct wi_object *obj = wi_object_alloc(&wi_semaphore_ops, sizeof *obj);
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse_for(sa, &wi_semaphore_ops, &flags, &world);
-    if (err) {
-    } else if (name && *name) {
-        err = wi_object_open_named(obj, name, sizeof(struct semaphore_shared), true, world, &existed, semaphore_init,
-                                   &in);
-    } else {
-        err = wi_object_create_unnamed(obj, sizeof(struct semaphore_shared));
-        if (!err)
-            semaphore_init(obj, &in);
-    }
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_semaphore_ops, access), flags, &h);
-    if (err) {
-        wi_object_release(obj);
+    spec.init_arg = &in;
+    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
+    if (err)
         return wi_fail_null(err);
-    }
     wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
     return h;
 }
 
 static HANDLE open_semaphore(DWORD access, BOOL inherit, const char *name)
 {
-    bool existed;
     HANDLE h;
-    if (!name)
-        return wi_fail_null(ERROR_INVALID_PARAMETER);
-    struct wi_object *obj = wi_object_alloc(&wi_semaphore_ops, sizeof *obj);
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    DWORD err =
-        wi_object_open_named(obj, name, sizeof(struct semaphore_shared), false, false, &existed, NULL, NULL);
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_semaphore_ops, access),
-                               inherit ? HANDLE_FLAG_INHERIT : 0, &h);
-    if (err) {
-        wi_object_release(obj);
-        return wi_fail_null(err);
-    }
-    return h;
+    DWORD err = wi_kernel_object_open(&semaphore_spec, name, access, inherit, &h);
+    return err ? wi_fail_null(err) : h;
 }
 
 WINBASEAPI HANDLE WINAPI CreateSemaphoreA(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,

@@ -52,6 +52,7 @@
  * its thread gone) finds nothing and does nothing. */
 #include "error.h"
 #include "handle.h"
+#include "kernel_object.h"
 #include "object.h"
 #include "owner_watch.h"
 #include "security.h"
@@ -597,58 +598,38 @@ static void timer_init(struct wi_object *obj, void *arg)
 
 /* --- Win32 entry points ------------------------------------------------------ */
 
+/* A timer made by another build: its lock layout would be misread. */
+static DWORD timer_layout_check(struct wi_object *obj)
+{
+    return ts(obj)->lock_abi == LOCK_ABI ? ERROR_SUCCESS : ERROR_INVALID_HANDLE;
+}
+
+static const struct wi_kernel_object_spec timer_spec = {
+    .ops = &wi_timer_ops,
+    .obj_size = sizeof(struct timer),
+    .shared_size = sizeof(struct timer_shared),
+    .init = timer_init,
+    .check = timer_layout_check,
+};
+
 static HANDLE create_timer(LPSECURITY_ATTRIBUTES sa, const char *name, bool manual, DWORD access)
 {
-    struct wi_object *obj = wi_object_alloc(&wi_timer_ops, sizeof(struct timer));
-    bool existed = false, world;
-    DWORD err, flags;
-    HANDLE h = NULL;
-
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_sa_parse_for(sa, &wi_timer_ops, &flags, &world);
-    if (err) {
-    } else if (name && *name) {
-        err = wi_object_open_named(obj, name, sizeof(struct timer_shared), true, world, &existed, timer_init, &manual);
-        if (!err && ts(obj)->lock_abi != LOCK_ABI)
-            err = ERROR_INVALID_HANDLE;
-    } else {
-        err = wi_object_create_unnamed(obj, sizeof(struct timer_shared));
-        if (!err)
-            timer_init(obj, &manual);
-    }
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_timer_ops, access), flags, &h);
-    if (err) {
-        wi_object_release(obj);
+    struct wi_kernel_object_spec spec = timer_spec;
+    bool existed;
+    HANDLE h;
+    spec.init_arg = &manual;
+    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
+    if (err)
         return wi_fail_null(err);
-    }
     wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
     return h;
 }
 
 static HANDLE open_timer(DWORD access, BOOL inherit, const char *name)
 {
-    struct wi_object *obj;
-    bool existed;
-    DWORD err;
     HANDLE h;
-
-    if (!name)
-        return wi_fail_null(ERROR_INVALID_PARAMETER);
-    obj = wi_object_alloc(&wi_timer_ops, sizeof(struct timer));
-    if (!obj)
-        return wi_fail_null(ERROR_NOT_ENOUGH_MEMORY);
-    err = wi_object_open_named(obj, name, sizeof(struct timer_shared), false, false, &existed, NULL, NULL);
-    if (!err && ts(obj)->lock_abi != LOCK_ABI)
-        err = ERROR_INVALID_HANDLE;
-    if (!err)
-        err = wi_handle_insert(obj, wi_handle_map_access(&wi_timer_ops, access), inherit ? HANDLE_FLAG_INHERIT : 0, &h);
-    if (err) {
-        wi_object_release(obj);
-        return wi_fail_null(err);
-    }
-    return h;
+    DWORD err = wi_kernel_object_open(&timer_spec, name, access, inherit, &h);
+    return err ? wi_fail_null(err) : h;
 }
 
 /* A completion record for `fn`, with its alarm armed but not yet watched. */
