@@ -80,10 +80,7 @@ static void thread_destroy(struct wi_object *obj);
 const struct wi_object_ops wi_thread_ops = {
     .name = "Thread",
     .type = WI_TYPE_THREAD,
-    .generic_map = {STANDARD_RIGHTS_READ | THREAD_GET_CONTEXT | THREAD_QUERY_INFORMATION,
-                    STANDARD_RIGHTS_WRITE | THREAD_TERMINATE | THREAD_SUSPEND_RESUME | THREAD_SET_INFORMATION |
-                        THREAD_SET_CONTEXT,
-                    STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION, THREAD_ALL_ACCESS},
+    .generic_map = WI_THREAD_GENERIC_MAP,
     .waitable = thread_waitable,
     .try_satisfy = thread_try_satisfy,
     .wait_prepare = wi_no_wait_prepare,
