@@ -24,6 +24,7 @@
 #include "fdio.h"
 #include "file_share.h"
 #include "handle.h"
+#include "mailslot.h"
 #include "named_pipe.h"
 #include "security.h"
 #include "unicode.h"
@@ -413,6 +414,10 @@ static DWORD parse_path(const char *name, enum path_kind *kind, char **local)
             *kind = PATH_PIPE;
             return ERROR_SUCCESS;
         }
+        if (prefix_nocase(name + 4, "mailslot")) {
+            *kind = PATH_MAILSLOT;
+            return ERROR_SUCCESS;
+        }
         name += 4;
         if (prefix_nocase(name, "UNC"))
             return ERROR_BAD_NETPATH;
@@ -428,6 +433,12 @@ static DWORD parse_path(const char *name, enum path_kind *kind, char **local)
         }
         return ERROR_FILE_NOT_FOUND;
     } else if (strncmp(name, "\\\\", 2) == 0) {
+        /* "\\host\mailslot\x": a network mailslot name (mailslot.c). */
+        const char *sep = strpbrk(name + 2, "\\/");
+        if (sep && sep > name + 2 && prefix_nocase(sep + 1, "mailslot")) {
+            *kind = PATH_MAILSLOT;
+            return ERROR_SUCCESS;
+        }
         return ERROR_BAD_NETPATH;
     }
     if (isalpha((unsigned char)name[0]) && name[1] == ':')
@@ -623,7 +634,7 @@ static DWORD create_file(const char *name, DWORD access, DWORD share, const SECU
     if (kind == PATH_PIPE)
         return wi_pipe_client_open(name, access, share, sa, flags, out);
     if (kind == PATH_MAILSLOT)
-        return ERROR_NOT_SUPPORTED; /* mailslots are not implemented yet */
+        return wi_mailslot_client_open(name, access, sa, out);
 
     if (flags & FILE_FLAG_DELETE_ON_CLOSE)
         access |= DELETE; /* as Windows: deleting needs DELETE access */

@@ -13,6 +13,7 @@ extern const struct wi_object_ops wi_process_ops;
 extern const struct wi_object_ops wi_thread_ops;
 extern const struct wi_object_ops wi_pipe_ops;
 extern const struct wi_object_ops wi_file_ops;
+extern const struct wi_object_ops wi_mailslot_ops;
 
 static const struct wi_object_ops *const all_ops[WI_TYPE_COUNT] = {
     [WI_TYPE_EVENT] = &wi_event_ops,
@@ -24,6 +25,7 @@ static const struct wi_object_ops *const all_ops[WI_TYPE_COUNT] = {
     [WI_TYPE_THREAD] = &wi_thread_ops,
     [WI_TYPE_PIPE] = &wi_pipe_ops,
     [WI_TYPE_FILE] = &wi_file_ops,
+    [WI_TYPE_MAILSLOT] = &wi_mailslot_ops,
 };
 
 const struct wi_object_ops *wi_ops_for_type(enum wi_type type)

@@ -26,6 +26,7 @@ WINIPC_BEGIN_DECLS
 
 #if __SIZEOF_WCHAR_T__ == 2
 #define FormatMessageW FormatMessageW16
+#define CreateMailslotW CreateMailslotW16
 #endif
 
 /* Process creation flags. */
@@ -102,6 +103,23 @@ WINIPC_BEGIN_DECLS
 #define NMPWAIT_WAIT_FOREVER 0xffffffff
 #define NMPWAIT_NOWAIT 0x00000001
 #define NMPWAIT_USE_DEFAULT_WAIT 0x00000000
+
+/* Mailslots. */
+#define MAILSLOT_NO_MESSAGE ((DWORD)-1)
+#define MAILSLOT_WAIT_FOREVER ((DWORD)-1)
+
+WINBASEAPI HANDLE WINAPI CreateMailslotA(LPCSTR lpName, DWORD nMaxMessageSize, DWORD lReadTimeout,
+                                         LPSECURITY_ATTRIBUTES lpSecurityAttributes);
+WINBASEAPI HANDLE WINAPI CreateMailslotW(LPCWSTR lpName, DWORD nMaxMessageSize, DWORD lReadTimeout,
+                                         LPSECURITY_ATTRIBUTES lpSecurityAttributes);
+WINBASEAPI BOOL WINAPI GetMailslotInfo(HANDLE hMailslot, LPDWORD lpMaxMessageSize, LPDWORD lpNextSize,
+                                       LPDWORD lpMessageCount, LPDWORD lpReadTimeout);
+WINBASEAPI BOOL WINAPI SetMailslotInfo(HANDLE hMailslot, DWORD lReadTimeout);
+#ifdef UNICODE
+#define CreateMailslot CreateMailslotW
+#else
+#define CreateMailslot CreateMailslotA
+#endif
 
 #define HANDLE_FLAG_INHERIT 0x00000001
 #define HANDLE_FLAG_PROTECT_FROM_CLOSE 0x00000002
