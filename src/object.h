@@ -92,6 +92,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wi_waitable.lock_pair
 #define WI_SATISFY_LOCKED 2u /* the caller holds WI_WORD_LOCK on this word */
 
 struct wi_object;
+struct wi_io;    /* async.h */
+struct wi_async; /* async.c */
 
 /* Per-type operations. Every slot is filled (designated initializers); a type
  * that does not support an operation points it at the shared no_* default
@@ -138,18 +140,24 @@ struct wi_object_ops {
     DWORD (*write)(struct wi_object *obj, const void *buf, DWORD len, DWORD *done);
     DWORD (*flush)(struct wi_object *obj);
 
-    /* ReadFile/WriteFile with an OVERLAPPED (io.c is the only caller; it has
-     * already set ov->Internal to STATUS_PENDING and reset ov->hEvent).
-     * Return 0 when the transfer completed (*done = bytes), the Win32 error
-     * it completed with, or ERROR_IO_PENDING when it goes on in the
-     * background: the type then finishes `ov` later with
-     * wi_overlapped_complete() (io.h). io.c completes `ov` itself in the
-     * first two cases. A type without overlapped I/O of its own uses
-     * wi_sync_read_overlapped/wi_sync_write_overlapped: a synchronous
-     * transfer through read/write, completed at once, as Windows allows.
-     * NULL (tables written before these slots existed) means the same. */
+    /* ReadFile/WriteFile with an OVERLAPPED on a type without io_try
+     * (async.c is the only caller; it has already set ov->Internal to
+     * STATUS_PENDING and reset ov->hEvent). The transfer happens now: return
+     * 0 (*done = bytes) or the Win32 error it completed with; async.c then
+     * completes `ov` (event, port, APC). Files use the OVERLAPPED's offset.
+     * A type with nothing special uses wi_sync_read_overlapped /
+     * wi_sync_write_overlapped: the plain read/write, completed at once, as
+     * Windows allows. NULL (tables written before these slots existed)
+     * means the same. A type whose requests must stay pending implements
+     * io_try instead. */
     DWORD (*read_overlapped)(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
     DWORD (*write_overlapped)(struct wi_object *obj, const void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
+
+    /* Overlapped I/O that may stay pending: attempt the request without
+     * blocking (contract in async.h). wi_no_io_try: the type has none, its
+     * requests complete at once through read_overlapped/write_overlapped.
+     * NULL means the same. */
+    DWORD (*io_try)(struct wi_object *obj, struct wi_io *io);
 
     /* The Linux fd that stands for this object as a process's standard
      * handle (STARTUPINFO redirection), or -1. */
@@ -176,6 +184,7 @@ DWORD wi_no_write(struct wi_object *obj, const void *buf, DWORD len, DWORD *done
 DWORD wi_no_flush(struct wi_object *obj);
 DWORD wi_sync_read_overlapped(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);   /* io.c */
 DWORD wi_sync_write_overlapped(struct wi_object *obj, const void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
+DWORD wi_no_io_try(struct wi_object *obj, struct wi_io *io); /* async.c; never called */
 int wi_no_std_fd(struct wi_object *obj);
 DWORD wi_no_export_fds(struct wi_object *obj, int *fds, unsigned *nfds, void *blob, unsigned *blob_len);
 DWORD wi_no_import(const int *fds, unsigned nfds, const void *blob, unsigned blob_len, struct wi_object **out);
@@ -191,6 +200,16 @@ struct wi_object {
     int shared_fd;        /* object file or memfd backing `shared`, -1 if none */
     struct wi_name *name; /* set for named objects */
     _Atomic uint64_t order_key; /* wait-all lock order (wait.c), 0 until computed */
+    /* Overlapped I/O (async.h). io_overlapped: opened with
+     * FILE_FLAG_OVERLAPPED (set by the type before the handle is
+     * published). io_refs: how many of `refs` are held by the I/O machinery
+     * (pending requests, handles associated with a port, threads waiting on
+     * a port); when only those remain, the last handle is gone and
+     * wi_object_release tells async.c. async: the engine's state, created
+     * on first need. */
+    bool io_overlapped;
+    _Atomic int io_refs;
+    struct wi_async *_Atomic async;
 };
 
 /* Allocate a zeroed object of `size` bytes (the type's struct, which embeds
