@@ -41,6 +41,7 @@
 #include "object.h"
 #include "security.h"
 #include "unicode.h"
+#include "virtual_memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -430,6 +431,16 @@ static DWORD load_state(struct mapping *m)
     return ERROR_SUCCESS;
 }
 
+DWORD wi_mapping_section_size(int fd, uint64_t *size)
+{
+    struct mapping_shared s;
+    if (pread(fd, &s, offsetof(struct mapping_shared, path), 0) != (ssize_t)offsetof(struct mapping_shared, path) ||
+        s.hdr.type != WI_TYPE_MAPPING || s.magic != MAPPING_MAGIC || s.version != MAPPING_VERSION)
+        return ERROR_INVALID_HANDLE;
+    *size = s.size;
+    return ERROR_SUCCESS;
+}
+
 /* The file rights a section protection needs (CreateFileMapping docs:
  * PAGE_READWRITE needs GENERIC_READ and GENERIC_WRITE, the EXECUTE
  * protections GENERIC_EXECUTE as well). File handles carry either the
@@ -737,6 +748,7 @@ struct view {
     size_t len;     /* mapped bytes, whole pages */
     DWORD protect;  /* PAGE_* of the view */
     bool writeback; /* a shared view of a file: FlushViewOfFile writes it back */
+    bool file_backed; /* a view of a file's section (virtual_memory.c asks) */
 };
 
 static struct {
@@ -753,6 +765,17 @@ static void views_lock(void)
 static void views_unlock(void)
 {
     pthread_mutex_unlock(&view_table.lock);
+}
+
+/* The view-table lock is the address-space lock virtual_memory.c shares
+ * (virtual_memory.h). */
+void wi_address_space_lock(void)
+{
+    views_lock();
+}
+void wi_address_space_unlock(void)
+{
+    views_unlock();
 }
 
 static void fork_prepare(void)
@@ -789,6 +812,17 @@ static struct view *views_find(uintptr_t addr)
         return NULL;
     struct view *v = &view_table.v[i - 1];
     return addr - (uintptr_t)v->base < v->len ? v : NULL;
+}
+
+/* For virtual_memory.c (VirtualProtect, VirtualAlloc, VirtualFree on views);
+ * lock held. */
+bool wi_view_lookup(uintptr_t addr, struct wi_view_info *out)
+{
+    struct view *v = views_find(addr);
+    if (!v)
+        return false;
+    *out = (struct wi_view_info){v->base, v->len, v->protect, v->file_backed};
+    return true;
 }
 
 static DWORD views_insert(const struct view *nv)
@@ -890,6 +924,7 @@ static DWORD map_view_of(HANDLE h, DWORD access, uint64_t offset, SIZE_T bytes, 
         .len = (size_t)len64,
         .protect = req.protect,
         .writeback = file_backed && req.flags == MAP_SHARED && req.write,
+        .file_backed = file_backed,
     };
     int fd = file_backed ? m->file_fd : pin.obj->shared_fd;
     uint64_t file_off = file_backed ? offset : DATA_OFFSET + offset;
@@ -915,6 +950,7 @@ static DWORD unmap_view(const void *addr)
     views_lock();
     struct view *v = views_find((uintptr_t)addr);
     if (v) {
+        wi_virtual_view_unmapped(v->base, v->len);
         munmap(v->base, v->len);
         views_remove(v);
         err = ERROR_SUCCESS;
@@ -1023,6 +1059,12 @@ static DWORD query(const void *addr, MEMORY_BASIC_INFORMATION *mbi)
     mbi->BaseAddress = (void *)a;
 
     views_lock();
+    /* VirtualAlloc memory, and views whose protections VirtualProtect
+     * changed, are described by virtual_memory.c. */
+    if (wi_virtual_query_private((const void *)a, mbi)) {
+        views_unlock();
+        return ERROR_SUCCESS;
+    }
     struct view *v = views_find(a);
     if (v) {
         mbi->AllocationBase = v->base;

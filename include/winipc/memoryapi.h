@@ -47,6 +47,45 @@ WINBASEAPI BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress);
 WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush);
 WINBASEAPI SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
 
+/* Virtual memory of the current process (src/virtual_memory.c; what is and
+ * is not supported: docs/mappings.md, "Virtual memory"). The SDK keeps these
+ * allocation types and protection flags in winnt.h. */
+#ifndef MEM_WRITE_WATCH
+#define MEM_WRITE_WATCH 0x00200000
+#endif
+#ifndef MEM_PHYSICAL
+#define MEM_PHYSICAL 0x00400000
+#endif
+#ifndef MEM_RESET_UNDO
+#define MEM_RESET_UNDO 0x01000000
+#endif
+#ifndef MEM_LARGE_PAGES
+#define MEM_LARGE_PAGES 0x20000000
+#endif
+#ifndef MEM_COALESCE_PLACEHOLDERS
+#define MEM_COALESCE_PLACEHOLDERS 0x00000001
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
+#define MEM_PRESERVE_PLACEHOLDER 0x00000002
+#endif
+#ifndef PAGE_TARGETS_INVALID
+#define PAGE_TARGETS_INVALID 0x40000000
+#endif
+#ifndef PAGE_TARGETS_NO_UPDATE
+#define PAGE_TARGETS_NO_UPDATE 0x40000000
+#endif
+
+WINBASEAPI LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType, DWORD flProtect);
+WINBASEAPI LPVOID WINAPI VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+                                        DWORD flProtect);
+WINBASEAPI BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
+WINBASEAPI BOOL WINAPI VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
+WINBASEAPI BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWORD lpflOldProtect);
+WINBASEAPI BOOL WINAPI VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+                                        PDWORD lpflOldProtect);
+WINBASEAPI SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
+                                        SIZE_T dwLength);
+
 #ifdef UNICODE
 #define CreateFileMapping CreateFileMappingW
 #define OpenFileMapping OpenFileMappingW
