@@ -48,15 +48,21 @@
  *   - `io` may move between calls: keep no pointer to it. Keep per-request
  *     notes in io->progress (zero before the first call), e.g. how much of a
  *     write went out or that TRANSACT's write half is done.
- *   - io->attempt is 0 on the first call (made by the issuing thread, before
- *     the call returns to the program), 1, 2, ... afterwards.
+ *   - io->attempt is 0 on the first call (made by the issuing thread before
+ *     the call returns, unless the request queued behind another), 1, 2, ...
+ *     afterwards.
  *   - A partial transfer that must go on later (a write that filled the
  *     socket buffer) adds to io->done and io->progress and returns
  *     ERROR_IO_PENDING; the final return reports the total in io->done.
- *   - Cancellation (CancelIo/CancelIoEx, or the last handle closed) removes
- *     a pending request without calling io_try again; whatever the type did
- *     in earlier attempts stays done (Windows: a cancelled write may have
- *     sent part of its data).
+ *   - Cancellation (CancelIo/CancelIoEx) removes a pending request without
+ *     calling io_try again; whatever the type did in earlier attempts stays
+ *     done (Windows: a cancelled write may have sent part of its data).
+ *   - When the object's last handle is closed, io_try is called once more
+ *     for each pending request with io->closing set: it must not start
+ *     anything, only return the error the request completes with (pipes:
+ *     ERROR_BROKEN_PIPE, as Windows' pipe file system completes them with
+ *     STATUS_PIPE_BROKEN); ERROR_IO_PENDING there means
+ *     ERROR_OPERATION_ABORTED (the generic answer for a cancelled request).
  *
  * A type without io_try of its own sets it to wi_no_io_try (object.h):
  * requests then run synchronously through ops->read_overlapped /
@@ -103,11 +109,11 @@
  *
  * A pending request holds a reference on its object, counted in
  * obj->io_refs too. When the last handle to the object is closed (only
- * io_refs remain: wi_object_release notices), every pending request is
- * cancelled with ERROR_OPERATION_ABORTED, as closing a file object cancels
- * its I/O on Windows. Requests outlive the thread that issued them (as
- * Windows' I/O on handles associated with a completion port); a completion
- * routine whose thread has ended is dropped. */
+ * io_refs remain: wi_object_release notices), every pending request
+ * completes at once with the error io_try gives for io->closing, as closing
+ * a file object ends its I/O on Windows. Requests outlive the thread that
+ * issued them (as Windows' I/O on handles associated with a completion
+ * port); a completion routine whose thread has ended is dropped. */
 #ifndef WINIPC_ASYNC_H
 #define WINIPC_ASYNC_H
 
@@ -129,6 +135,7 @@ struct wi_io {
     DWORD wlen;
     OVERLAPPED *ov;   /* io_try may read Offset/OffsetHigh; never writes it */
     unsigned attempt; /* 0 on the first io_try */
+    bool closing;     /* the last handle is gone: answer the final error only */
 
     /* Written by io_try. */
     DWORD done;           /* bytes transferred (when complete) */

@@ -4,14 +4,13 @@
  * object the handle refers to (files, anonymous pipes, named pipes, ...).
  * No type is named here.
  *
- * Overlapped model: io.c marks the OVERLAPPED pending and resets its event,
- * then asks the type to start the transfer (ops->read_overlapped /
- * write_overlapped). A type may finish at once (files always do: Windows
- * allows an overlapped request to complete synchronously, and then returns
- * TRUE with Internal, InternalHigh and the event already set) or return
- * ERROR_IO_PENDING and complete later with wi_overlapped_complete(). */
+ * Overlapped requests (an OVERLAPPED given, ReadFileEx/WriteFileEx) go to
+ * the engine (async.c), which completes them at once or leaves them
+ * pending; GetOverlappedResult and CancelIo(Ex) read or act on what it
+ * leaves in the OVERLAPPED. The NTSTATUS <-> Win32 table is here. */
 #include "io.h"
 
+#include "async.h"
 #include "error.h"
 #include "handle.h"
 #include "object.h"
@@ -103,23 +102,17 @@ static bool status_ok(DWORD status)
     return (int32_t)status >= 0;
 }
 
+/* NT_ERROR: severity "error"; warnings (ERROR_MORE_DATA) are not. */
+static bool status_error(DWORD status)
+{
+    return (status >> 30) == 3;
+}
+
 /* The low bit of hEvent asks for no completion-port packet; the event
  * handle is the value without it. */
 static HANDLE event_of(const OVERLAPPED *ov)
 {
     return (HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1);
-}
-
-void wi_overlapped_complete(OVERLAPPED *ov, DWORD err, DWORD bytes)
-{
-    HANDLE ev = event_of(ov);
-    ov->InternalHigh = bytes;
-    __atomic_store_n(&ov->Internal, (ULONG_PTR)wi_ntstatus_from_error(err), __ATOMIC_RELEASE);
-    if (ev) {
-        DWORD saved = GetLastError();
-        SetEvent(ev);
-        SetLastError(saved);
-    }
 }
 
 DWORD wi_sync_read_overlapped(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done)
@@ -132,31 +125,43 @@ DWORD wi_sync_write_overlapped(struct wi_object *obj, const void *buf, DWORD len
     return obj->ops->write(obj, buf, len, done);
 }
 
-/* Mark `ov` pending, run the type's transfer, and complete `ov` unless the
- * type left it pending. */
-static DWORD start_overlapped(struct wi_object *obj, bool write, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done)
+/* A transfer with an OVERLAPPED: the engine (async.c) runs it. */
+static DWORD start_overlapped(struct wi_object *obj, bool write, void *buf, DWORD len, OVERLAPPED *ov,
+                              LPOVERLAPPED_COMPLETION_ROUTINE routine, DWORD *done)
 {
-    HANDLE ev = event_of(ov);
-    DWORD err;
-
-    /* Windows resets the event when the request is issued; an invalid
-     * event handle fails the call before any transfer. */
-    if (ev && !ResetEvent(ev))
-        return GetLastError();
-    ov->InternalHigh = 0;
-    __atomic_store_n(&ov->Internal, (ULONG_PTR)STATUS_PENDING, __ATOMIC_RELEASE);
+    struct wi_io io = {.op = write ? WI_IO_WRITE : WI_IO_READ, .ov = ov};
     if (write) {
-        DWORD (*op)(struct wi_object *, const void *, DWORD, OVERLAPPED *, DWORD *) = obj->ops->write_overlapped;
-        err = (op ? op : wi_sync_write_overlapped)(obj, buf, len, ov, done);
+        io.wbuf = buf;
+        io.wlen = len;
     } else {
-        DWORD (*op)(struct wi_object *, void *, DWORD, OVERLAPPED *, DWORD *) = obj->ops->read_overlapped;
-        err = (op ? op : wi_sync_read_overlapped)(obj, buf, len, ov, done);
+        io.buf = buf;
+        io.len = len;
     }
-    if (err != ERROR_IO_PENDING)
-        wi_overlapped_complete(ov, err, *done);
-    else
-        *done = 0;
-    return err;
+    return wi_async_start(obj, &io, routine, done);
+}
+
+/* Checks common to every read (pinned handle): a file-like object opened
+ * with read access, and a buffer. */
+static DWORD read_check(const struct wi_pin *pin, const void *buf, DWORD len)
+{
+    if (pin->obj->ops->read == wi_no_read)
+        return ERROR_INVALID_HANDLE; /* not a file-like object */
+    if (!(pin->access & FILE_READ_DATA))
+        return ERROR_ACCESS_DENIED;
+    if (!buf && len)
+        return ERROR_NOACCESS;
+    return ERROR_SUCCESS;
+}
+
+static DWORD write_check(const struct wi_pin *pin, const void *buf, DWORD len)
+{
+    if (pin->obj->ops->write == wi_no_write)
+        return ERROR_INVALID_HANDLE;
+    if (!(pin->access & (FILE_WRITE_DATA | FILE_APPEND_DATA)))
+        return ERROR_ACCESS_DENIED;
+    if (!buf && len)
+        return ERROR_NOACCESS;
+    return ERROR_SUCCESS;
 }
 
 /* --- Win32 entry points ------------------------------------------------------ */
@@ -176,16 +181,12 @@ WINBASEAPI BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBy
     err = wi_handle_get(hFile, WI_TYPE_NONE, 0, &pin);
     if (err)
         return wi_fail_bool(err);
-    if (pin.obj->ops->read == wi_no_read)
-        err = ERROR_INVALID_HANDLE; /* not a file-like object */
-    else if (!(pin.access & FILE_READ_DATA))
-        err = ERROR_ACCESS_DENIED;
-    else if (!lpBuffer && nNumberOfBytesToRead)
-        err = ERROR_NOACCESS;
+    if ((err = read_check(&pin, lpBuffer, nNumberOfBytesToRead)) != ERROR_SUCCESS)
+        ;
     else if (!lpOverlapped)
         err = pin.obj->ops->read(pin.obj, lpBuffer, nNumberOfBytesToRead, &done);
     else
-        err = start_overlapped(pin.obj, false, lpBuffer, nNumberOfBytesToRead, lpOverlapped, &done);
+        err = start_overlapped(pin.obj, false, lpBuffer, nNumberOfBytesToRead, lpOverlapped, NULL, &done);
     wi_handle_put(&pin);
     /* Failures keep the count too: a message-mode pipe read that fails with
      * ERROR_MORE_DATA reports the bytes it did deliver. */
@@ -207,20 +208,51 @@ WINBASEAPI BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOf
     err = wi_handle_get(hFile, WI_TYPE_NONE, 0, &pin);
     if (err)
         return wi_fail_bool(err);
-    if (pin.obj->ops->write == wi_no_write)
-        err = ERROR_INVALID_HANDLE;
-    else if (!(pin.access & (FILE_WRITE_DATA | FILE_APPEND_DATA)))
-        err = ERROR_ACCESS_DENIED;
-    else if (!lpBuffer && nNumberOfBytesToWrite)
-        err = ERROR_NOACCESS;
+    if ((err = write_check(&pin, lpBuffer, nNumberOfBytesToWrite)) != ERROR_SUCCESS)
+        ;
     else if (!lpOverlapped)
         err = pin.obj->ops->write(pin.obj, lpBuffer, nNumberOfBytesToWrite, &done);
     else
-        err = start_overlapped(pin.obj, true, (void *)lpBuffer, nNumberOfBytesToWrite, lpOverlapped, &done);
+        err = start_overlapped(pin.obj, true, (void *)lpBuffer, nNumberOfBytesToWrite, lpOverlapped, NULL, &done);
     wi_handle_put(&pin);
     if (lpNumberOfBytesWritten)
         *lpNumberOfBytesWritten = done;
     return wi_result_bool(err);
+}
+
+/* ReadFileEx/WriteFileEx: the completion routine runs as an APC in the
+ * calling thread's next alertable wait, also when the transfer completed at
+ * once; hEvent is the caller's. FALSE only when the request failed at once
+ * (then no routine runs). */
+static BOOL transfer_ex(HANDLE h, bool write, void *buf, DWORD len, LPOVERLAPPED ov,
+                        LPOVERLAPPED_COMPLETION_ROUTINE routine)
+{
+    struct wi_pin pin;
+    DWORD done, err;
+    if (!ov || !routine)
+        return wi_fail_bool(ERROR_INVALID_PARAMETER);
+    err = wi_handle_get(h, WI_TYPE_NONE, 0, &pin);
+    if (err)
+        return wi_fail_bool(err);
+    err = write ? write_check(&pin, buf, len) : read_check(&pin, buf, len);
+    if (!err)
+        err = start_overlapped(pin.obj, write, buf, len, ov, routine, &done);
+    wi_handle_put(&pin);
+    if (err == ERROR_IO_PENDING || !status_error(wi_ntstatus_from_error(err)))
+        return TRUE;
+    return wi_fail_bool(err);
+}
+
+WINBASEAPI BOOL WINAPI ReadFileEx(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPOVERLAPPED lpOverlapped,
+                                  LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
+{
+    return transfer_ex(hFile, false, lpBuffer, nNumberOfBytesToRead, lpOverlapped, lpCompletionRoutine);
+}
+
+WINBASEAPI BOOL WINAPI WriteFileEx(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                                   LPOVERLAPPED lpOverlapped, LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine)
+{
+    return transfer_ex(hFile, true, (void *)lpBuffer, nNumberOfBytesToWrite, lpOverlapped, lpCompletionRoutine);
 }
 
 WINBASEAPI BOOL WINAPI FlushFileBuffers(HANDLE hFile)
@@ -240,7 +272,24 @@ WINBASEAPI BOOL WINAPI FlushFileBuffers(HANDLE hFile)
 }
 
 /* GetOverlappedResult(Ex). Like Windows, the handle is only used when the
- * operation is still pending and there is no event to wait on. */
+ * operation is still pending and there is no event to wait on; then the
+ * engine wakes us when a request on that handle completes. */
+static DWORD wait_on_handle(HANDLE h, LPOVERLAPPED ov, DWORD ms, BOOL alertable)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(h, WI_TYPE_NONE, 0, &pin);
+    if (err) {
+        wi_set_last_error(err);
+        return WAIT_FAILED;
+    }
+    bool io = pin.obj->ops->read != wi_no_read || pin.obj->ops->write != wi_no_write;
+    DWORD r = io ? wi_async_wait(pin.obj, ov, ms, alertable) : WAIT_FAILED;
+    wi_handle_put(&pin);
+    if (!io) /* not an I/O handle: wait on the object itself, as Windows does */
+        r = WaitForSingleObjectEx(h, ms, alertable);
+    return r;
+}
+
 static BOOL overlapped_result(HANDLE h, LPOVERLAPPED ov, LPDWORD bytes, DWORD ms, BOOL alertable)
 {
     DWORD status;
@@ -252,7 +301,7 @@ static BOOL overlapped_result(HANDLE h, LPOVERLAPPED ov, LPDWORD bytes, DWORD ms
         if (ms == 0)
             return wi_fail_bool(ERROR_IO_INCOMPLETE);
         HANDLE ev = event_of(ov);
-        DWORD r = WaitForSingleObjectEx(ev ? ev : h, ms, alertable);
+        DWORD r = ev ? WaitForSingleObjectEx(ev, ms, alertable) : wait_on_handle(h, ov, ms, alertable);
         if (r == WAIT_FAILED)
             return FALSE; /* the wait set the last error */
         if (r == WAIT_TIMEOUT || r == WAIT_IO_COMPLETION)
@@ -280,13 +329,10 @@ WINBASEAPI BOOL WINAPI GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverla
     return overlapped_result(hFile, lpOverlapped, lpNumberOfBytesTransferred, dwMilliseconds, bAlertable);
 }
 
-/* Cancellation. Nothing winipc starts stays pending yet (files and anonymous
- * pipes complete every overlapped request at once), so there is never
- * anything to cancel: CancelIo succeeds, CancelIoEx reports ERROR_NOT_FOUND
- * as Windows does when no request matches. A type that leaves requests
- * pending adds a cancel operation to its ops and this is where it is
- * called. */
-static DWORD io_handle_check(HANDLE h)
+/* Cancellation: the engine completes each cancelled request with
+ * ERROR_OPERATION_ABORTED (STATUS_CANCELLED) before these return. Requests
+ * that completed at once were never pending and cannot be found. */
+static DWORD cancel(HANDLE h, const OVERLAPPED *ov, bool this_thread)
 {
     struct wi_pin pin;
     DWORD err = wi_handle_get(h, WI_TYPE_NONE, 0, &pin);
@@ -294,17 +340,54 @@ static DWORD io_handle_check(HANDLE h)
         return err;
     if (pin.obj->ops->read == wi_no_read && pin.obj->ops->write == wi_no_write)
         err = ERROR_INVALID_HANDLE; /* not a file-like object */
+    else
+        err = wi_async_cancel(pin.obj, ov, this_thread);
     wi_handle_put(&pin);
     return err;
 }
 
+/* CancelIo: the calling thread's requests on the handle; success also when
+ * there were none, as Windows answers. */
 WINBASEAPI BOOL WINAPI CancelIo(HANDLE hFile)
 {
-    return wi_result_bool(io_handle_check(hFile));
+    DWORD err = cancel(hFile, NULL, true);
+    return wi_result_bool(err == ERROR_NOT_FOUND ? ERROR_SUCCESS : err);
 }
 
+/* CancelIoEx: any thread's requests on the handle, all of them or those
+ * with this OVERLAPPED; ERROR_NOT_FOUND when none. */
 WINBASEAPI BOOL WINAPI CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped)
 {
-    DWORD err = io_handle_check(hFile);
-    return wi_fail_bool(err ? err : ERROR_NOT_FOUND);
+    return wi_result_bool(cancel(hFile, lpOverlapped, false));
+}
+
+/* Synchronous transfers block inside the object types (a recv, a poll)
+ * where winipc has no way to interrupt them from another thread: not
+ * supported (docs/overlapped.md). The thread handle is still validated. */
+WINBASEAPI BOOL WINAPI CancelSynchronousIo(HANDLE hThread)
+{
+    struct wi_pin pin;
+    DWORD err = wi_handle_get(hThread, WI_TYPE_THREAD, THREAD_TERMINATE, &pin);
+    if (err)
+        return wi_fail_bool(err);
+    wi_handle_put(&pin);
+    return wi_fail_bool(ERROR_NOT_SUPPORTED);
+}
+
+/* SetFileCompletionNotificationModes: modes are added, never removed (the
+ * kernel only ever sets these file-object flags). */
+WINBASEAPI BOOL WINAPI SetFileCompletionNotificationModes(HANDLE FileHandle, UCHAR Flags)
+{
+    struct wi_pin pin;
+    if (Flags & ~(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))
+        return wi_fail_bool(ERROR_INVALID_PARAMETER);
+    DWORD err = wi_handle_get(FileHandle, WI_TYPE_NONE, 0, &pin);
+    if (err)
+        return wi_fail_bool(err);
+    if (pin.obj->ops->read == wi_no_read && pin.obj->ops->write == wi_no_write)
+        err = ERROR_INVALID_HANDLE;
+    else
+        err = wi_async_set_modes(pin.obj, Flags);
+    wi_handle_put(&pin);
+    return wi_result_bool(err);
 }

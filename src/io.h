@@ -5,16 +5,13 @@
  * OVERLAPPED.Internal holds an NTSTATUS as on Windows (programs test it with
  * HasOverlappedIoCompleted and some read it directly): STATUS_PENDING while
  * the operation runs, then its final status. InternalHigh holds the byte
- * count. The completer writes InternalHigh first and Internal last (release),
- * then sets the event; GetOverlappedResult reads Internal first (acquire). */
+ * count. The completer (async.c) writes InternalHigh first and Internal last
+ * (release), then sets the event; GetOverlappedResult reads Internal first
+ * (acquire). */
 #ifndef WINIPC_IO_H
 #define WINIPC_IO_H
 
 #include <windows.h>
-
-/* Finish `ov` with Win32 error `err` (0 = success) and `bytes`, and set its
- * event (hEvent with the low bit cleared, as Windows reads it). */
-void wi_overlapped_complete(OVERLAPPED *ov, DWORD err, DWORD bytes);
 
 /* The NTSTATUS Windows stores for a Win32 error, and back
  * (RtlNtStatusToDosError for the codes winipc produces). */

@@ -2,6 +2,7 @@
 /* Object header, reference counting, default ops, and unnamed shared state. */
 #include "object.h"
 
+#include "async.h"
 #include "error.h"
 #include "namespace.h"
 
@@ -84,8 +85,18 @@ void *wi_object_alloc(const struct wi_object_ops *ops, size_t size)
 
 void wi_object_release(struct wi_object *obj)
 {
-    if (!obj || atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) != 1)
+    if (!obj)
         return;
+    /* After ours, only the I/O machinery's references would remain: the last
+     * handle is gone, which cancels pending I/O and closes a port (async.h).
+     * Checked while our reference still keeps the object alive. */
+    int io = atomic_load(&obj->io_refs);
+    if (io > 0 && atomic_load(&obj->refs) == io + 1)
+        wi_async_orphaned(obj);
+    if (atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (atomic_load_explicit(&obj->async, memory_order_acquire))
+        wi_async_destroy(obj);
     obj->ops->destroy(obj);
     if (obj->name) {
         wi_namespace_release(obj);
