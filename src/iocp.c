@@ -323,7 +323,7 @@ static ULONG port_get(struct port *p, OVERLAPPED_ENTRY *out, ULONG max, DWORD ms
     struct timespec ts, *deadline = NULL;
     struct waiter self = {.out = out, .max = max};
     uint64_t seen = 0;
-    bool over_limit = false, queued = false, referenced = false;
+    bool over_limit = false, queued = false;
     struct wi_waitable *apc = alertable ? wi_thread_apc_waitable() : NULL;
     ULONG n = 0;
 
@@ -368,14 +368,6 @@ static ULONG port_get(struct port *p, OVERLAPPED_ENTRY *out, ULONG max, DWORD ms
         if (p->top)
             p->top->above = &self;
         p->top = &self;
-        if (!referenced) {
-            /* Our own reference for the sleep: CloseHandle on the port must
-             * be able to free the handle entry meanwhile (io_refs: a closed
-             * port wakes us). */
-            wi_object_ref(&p->obj);
-            atomic_fetch_add(&p->obj.io_refs, 1);
-            referenced = true;
-        }
         pthread_mutex_unlock(&p->lock);
 
         struct timespec grace, *until = deadline;
@@ -412,10 +404,6 @@ static ULONG port_get(struct port *p, OVERLAPPED_ENTRY *out, ULONG max, DWORD ms
     if (n)
         count_on(p);
     pthread_mutex_unlock(&p->lock);
-    if (referenced) {
-        atomic_fetch_sub(&p->obj.io_refs, 1);
-        wi_object_release(&p->obj);
-    }
     return n;
 }
 
@@ -493,6 +481,24 @@ WINBASEAPI HANDLE WINAPI CreateIoCompletionPort(HANDLE FileHandle, HANDLE Existi
     return h;
 }
 
+/* A dequeuing thread holds the port by a reference of its own, counted in
+ * io_refs, not by its handle pin: CloseHandle must be able to free the
+ * handle under a waiting thread, which is what wakes it (wi_iocp_orphaned). */
+static struct wi_object *hold_port(struct wi_pin *pin)
+{
+    struct wi_object *obj = pin->obj;
+    wi_object_ref(obj);
+    atomic_fetch_add(&obj->io_refs, 1);
+    wi_handle_put(pin);
+    return obj;
+}
+
+static void drop_port(struct wi_object *obj)
+{
+    atomic_fetch_sub(&obj->io_refs, 1);
+    wi_object_release(obj);
+}
+
 WINBASEAPI BOOL WINAPI GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfBytesTransferred,
                                                  PULONG_PTR lpCompletionKey, LPOVERLAPPED *lpOverlapped,
                                                  DWORD dwMilliseconds)
@@ -511,8 +517,9 @@ WINBASEAPI BOOL WINAPI GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD 
         *lpOverlapped = NULL;
         return wi_fail_bool(err);
     }
-    ULONG n = port_get(port_of(pin.obj), &e, 1, dwMilliseconds, false, &err);
-    wi_handle_put(&pin);
+    struct wi_object *port = hold_port(&pin);
+    ULONG n = port_get(port_of(port), &e, 1, dwMilliseconds, false, &err);
+    drop_port(port);
     if (!n) {
         /* Timed out or the port was closed: only *lpOverlapped changes. */
         *lpOverlapped = NULL;
@@ -545,8 +552,9 @@ WINBASEAPI BOOL WINAPI GetQueuedCompletionStatusEx(HANDLE CompletionPort, LPOVER
         return wi_fail_bool(err);
     /* Each entry carries its own status in Internal: the call succeeds
      * whatever the I/O results were. */
-    ULONG n = port_get(port_of(pin.obj), lpCompletionPortEntries, ulCount, dwMilliseconds, fAlertable, &err);
-    wi_handle_put(&pin);
+    struct wi_object *port = hold_port(&pin);
+    ULONG n = port_get(port_of(port), lpCompletionPortEntries, ulCount, dwMilliseconds, fAlertable, &err);
+    drop_port(port);
     *ulNumEntriesRemoved = n;
     return n ? TRUE : wi_fail_bool(err);
 }
