@@ -29,10 +29,9 @@
  * engine.lock guards the token table; it is never held while taking
  * a->lock. watcher.lock guards the word table; never held with a->lock.
  *
- * References. A pending request holds a reference on its object, also
- * counted in obj->io_refs (taken in that order, dropped in reverse), so
- * that wi_object_release sees when only I/O holds the object (async.h,
- * "Lifetime"). The service thread takes a reference only while it works on
+ * References. A pending request holds an I/O reference on its object
+ * (wi_object_io_ref), so that wi_object_release sees when only I/O holds
+ * the object (async.h, "Lifetime"). The service thread takes a reference only while it works on
  * an object found through a token, and only if the object is still live. */
 #include "async.h"
 
@@ -60,7 +59,7 @@ enum { Q_READ, Q_WRITE, Q_OTHER, NQUEUES };
 
 struct request {
     struct wi_io io;
-    struct wi_object *obj; /* referenced, and counted in obj->io_refs */
+    struct wi_object *obj; /* an I/O reference */
     struct request *next;
     HANDLE event;                          /* hEvent without its low bit; NULL for *Ex */
     bool no_port;                          /* hEvent's low bit: no completion packet */
@@ -132,22 +131,20 @@ static bool nt_error(DWORD status)
 
 static void io_ref(struct wi_object *obj)
 {
-    wi_object_ref(obj);
-    atomic_fetch_add(&obj->io_refs, 1);
+    wi_object_io_ref(obj);
 }
 
 static void io_unref(struct wi_object *obj)
 {
-    atomic_fetch_sub(&obj->io_refs, 1);
-    wi_object_release(obj);
+    wi_object_io_release(obj);
 }
 
 /* A reference to an object found through a token, unless it is already
  * being destroyed (engine.lock keeps its memory valid meanwhile). */
 static bool try_ref(struct wi_object *obj)
 {
-    int n = atomic_load(&obj->refs);
-    while (n > 0)
+    uint64_t n = atomic_load(&obj->refs);
+    while ((uint32_t)n > 0)
         if (atomic_compare_exchange_weak(&obj->refs, &n, n + 1))
             return true;
     return false;
@@ -474,9 +471,12 @@ static void deliver(struct wi_object *obj, struct wi_async *a, struct request *r
 {
     OVERLAPPED *ov = r->io.ov;
     DWORD status = wi_ntstatus_from_error(err), bytes = r->io.done;
-    /* Windows: a request on an overlapped handle that fails at once leaves
-     * the OVERLAPPED pending and signals nothing. */
-    if (at_once && nt_error(status) && obj->io_overlapped)
+    /* Windows: a request that fails at once leaves the OVERLAPPED pending
+     * and signals nothing (the I/O manager completes only requests that
+     * went pending or succeeded). Disk files are the exception: their
+     * transfers go through the fast I/O path, which stores any status
+     * (ERROR_HANDLE_EOF shows in Internal): types without io_try. */
+    if (at_once && nt_error(status) && has_io_try(obj))
         return;
     ov->InternalHigh = bytes;
     __atomic_store_n(&ov->Internal, (ULONG_PTR)status, __ATOMIC_RELEASE);
@@ -490,7 +490,7 @@ static void deliver(struct wi_object *obj, struct wi_async *a, struct request *r
         wi_waitable_wake(&a->done);
     }
     if (at_once && nt_error(status))
-        return; /* a synchronous handle's failure: no APC, no packet */
+        return; /* a file's failure at once: no APC, no packet */
     if (r->routine && r->thread) {
         struct apc_call *c = malloc(sizeof *c);
         if (c) {

@@ -96,20 +96,21 @@
  * (release store), then the event is set, GetOverlappedResult waiters on
  * the handle are woken, the APC is queued, the packet is posted.
  * Windows' rule for a request that FAILS AT ONCE (an NT error status, not
- * pending) on an overlapped handle: nothing of that happens — Internal
- * stays STATUS_PENDING, no event, no packet, no APC; the call just returns
- * FALSE with the error (e.g. ConnectNamedPipe's ERROR_PIPE_CONNECTED: an
- * IOCP server must handle it inline). Successes and warnings
+ * pending): nothing of that happens — Internal stays STATUS_PENDING, no
+ * event, no packet, no APC; the call just returns FALSE with the error
+ * (e.g. ConnectNamedPipe's ERROR_PIPE_CONNECTED: an IOCP server must handle
+ * it inline), on synchronous handles too. Types without io_try (disk files,
+ * whose Windows transfers take the fast I/O path) store the status and set
+ * the event, but post no packet and queue no APC. Successes and warnings
  * (ERROR_MORE_DATA) complete normally, also when they complete at once; a
  * success at once posts no packet when the handle has
  * FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (SetFileCompletionNotificationModes).
- * Synchronous handles always complete the OVERLAPPED.
  *
  * == Lifetime ==
  *
- * A pending request holds a reference on its object, counted in
- * obj->io_refs too. When the last handle to the object is closed (only
- * io_refs remain: wi_object_release notices), every pending request
+ * A pending request holds an I/O reference on its object (object.h). When
+ * the last handle to the object is closed (only I/O references remain:
+ * wi_object_release notices), every pending request
  * completes at once with the error io_try gives for io->closing, as closing
  * a file object ends its I/O on Windows. Requests outlive the thread that
  * issued them (as Windows' I/O on handles associated with a completion
@@ -182,7 +183,7 @@ DWORD wi_async_associate(struct wi_object *obj, struct wi_object *port, ULONG_PT
 /* SetFileCompletionNotificationModes. */
 DWORD wi_async_set_modes(struct wi_object *obj, UCHAR flags);
 
-/* object.c: the last reference other than io_refs went away (cancel
+/* object.c: the last reference other than I/O ones went away (cancel
  * everything pending; a port wakes its waiters), and the object is being
  * destroyed (free the engine state, drop the port). */
 void wi_async_orphaned(struct wi_object *obj);

@@ -202,7 +202,7 @@ static void release_waiters(struct port *p)
 /* --- which port a thread counts on ---------------------------------------------------- */
 
 /* The port the calling thread got its last packet from, referenced (and
- * counted in io_refs: a running worker does not keep a closed port open). */
+ * an I/O reference: a running worker does not keep a closed port open). */
 static WI_THREAD_LOCAL struct port *counted_on;
 static WI_THREAD_LOCAL bool counted_active; /* included in counted_on->active */
 static pthread_key_t counted_key;
@@ -215,8 +215,7 @@ static void stop_counting(struct port *p, bool active)
         p->active--;
     release_waiters(p);
     pthread_mutex_unlock(&p->lock);
-    atomic_fetch_sub(&p->obj.io_refs, 1);
-    wi_object_release(&p->obj);
+    wi_object_io_release(&p->obj);
 }
 
 static void thread_ended(void *arg)
@@ -252,8 +251,7 @@ static void count_on(struct port *p)
     if (counted_on == p)
         return;
     pthread_once(&counted_once, make_key);
-    wi_object_ref(&p->obj);
-    atomic_fetch_add(&p->obj.io_refs, 1);
+    wi_object_io_ref(&p->obj);
     counted_on = p;
     pthread_setspecific(counted_key, p);
 }
@@ -481,22 +479,20 @@ WINBASEAPI HANDLE WINAPI CreateIoCompletionPort(HANDLE FileHandle, HANDLE Existi
     return h;
 }
 
-/* A dequeuing thread holds the port by a reference of its own, counted in
- * io_refs, not by its handle pin: CloseHandle must be able to free the
+/* A dequeuing thread holds the port by an I/O reference of its own, not by
+ * its handle pin: CloseHandle must be able to free the
  * handle under a waiting thread, which is what wakes it (wi_iocp_orphaned). */
 static struct wi_object *hold_port(struct wi_pin *pin)
 {
     struct wi_object *obj = pin->obj;
-    wi_object_ref(obj);
-    atomic_fetch_add(&obj->io_refs, 1);
+    wi_object_io_ref(obj);
     wi_handle_put(pin);
     return obj;
 }
 
 static void drop_port(struct wi_object *obj)
 {
-    atomic_fetch_sub(&obj->io_refs, 1);
-    wi_object_release(obj);
+    wi_object_io_release(obj);
 }
 
 WINBASEAPI BOOL WINAPI GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfBytesTransferred,

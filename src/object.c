@@ -83,18 +83,35 @@ void *wi_object_alloc(const struct wi_object_ops *ops, size_t size)
     return obj;
 }
 
+static void object_destroy(struct wi_object *obj);
+
 void wi_object_release(struct wi_object *obj)
 {
     if (!obj)
         return;
     /* After ours, only the I/O machinery's references would remain: the last
-     * handle is gone, which cancels pending I/O and closes a port (async.h).
-     * Checked while our reference still keeps the object alive. */
-    int io = atomic_load(&obj->io_refs);
-    if (io > 0 && atomic_load(&obj->refs) == io + 1)
+     * handle is gone, which ends pending I/O and closes a port (async.h).
+     * Told while our reference still keeps the object alive. A reference
+     * taken meanwhile by the engine's service thread only delays this to
+     * that reference's release. */
+    uint64_t v = atomic_load(&obj->refs);
+    uint32_t all = (uint32_t)v, io = (uint32_t)(v >> 32);
+    if (io && all - io == 1)
         wi_async_orphaned(obj);
-    if (atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) != 1)
+    if ((uint32_t)atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) != 1)
         return;
+    object_destroy(obj);
+}
+
+void wi_object_io_release(struct wi_object *obj)
+{
+    if ((uint32_t)atomic_fetch_sub_explicit(&obj->refs, WI_IO_REF, memory_order_acq_rel) != 1)
+        return;
+    object_destroy(obj);
+}
+
+static void object_destroy(struct wi_object *obj)
+{
     if (atomic_load_explicit(&obj->async, memory_order_acquire))
         wi_async_destroy(obj);
     obj->ops->destroy(obj);

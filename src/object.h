@@ -194,7 +194,12 @@ struct wi_name; /* namespace.c */
 
 struct wi_object {
     const struct wi_object_ops *ops;
-    _Atomic int refs;
+    /* References: the low 32 bits count all of them, the high 32 bits those
+     * held by the I/O machinery (async.h: pending requests, handles
+     * associated with a port, threads waiting on a port). One word, so that
+     * "only I/O references remain" (the last handle is gone) is seen in one
+     * atomic snapshot by wi_object_release. */
+    _Atomic uint64_t refs;
     void *shared;         /* shared state (mmap), NULL for purely local objects */
     size_t shared_size;
     int shared_fd;        /* object file or memfd backing `shared`, -1 if none */
@@ -202,13 +207,8 @@ struct wi_object {
     _Atomic uint64_t order_key; /* wait-all lock order (wait.c), 0 until computed */
     /* Overlapped I/O (async.h). io_overlapped: opened with
      * FILE_FLAG_OVERLAPPED (set by the type before the handle is
-     * published). io_refs: how many of `refs` are held by the I/O machinery
-     * (pending requests, handles associated with a port, threads waiting on
-     * a port); when only those remain, the last handle is gone and
-     * wi_object_release tells async.c. async: the engine's state, created
-     * on first need. */
+     * published). async: the engine's state, created on first need. */
     bool io_overlapped;
-    _Atomic int io_refs;
     struct wi_async *_Atomic async;
 };
 
@@ -221,7 +221,19 @@ static inline void wi_object_ref(struct wi_object *obj)
     atomic_fetch_add_explicit(&obj->refs, 1, memory_order_relaxed);
 }
 
+/* Drop a reference. When the caller's is the last one besides the I/O
+ * machinery's, wi_async_orphaned() runs first (pending I/O ends, a port
+ * wakes its waiters). */
 void wi_object_release(struct wi_object *obj);
+
+/* References held by the I/O machinery (async.c, iocp.c): taken by someone
+ * who holds another reference or a handle pin meanwhile. */
+#define WI_IO_REF ((UINT64_C(1) << 32) | 1u)
+static inline void wi_object_io_ref(struct wi_object *obj)
+{
+    atomic_fetch_add_explicit(&obj->refs, WI_IO_REF, memory_order_relaxed);
+}
+void wi_object_io_release(struct wi_object *obj);
 
 /* Give `obj` fresh unnamed shared state of `size` bytes (memfd), header
  * initialised for ops->type. */
