@@ -134,6 +134,7 @@ const struct wi_object_ops wi_event_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = wi_shared_export_fds,
     .import = event_import,

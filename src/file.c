@@ -345,6 +345,7 @@ const struct wi_object_ops wi_file_ops = {
     .flush = file_flush,
     .read_overlapped = file_read_overlapped,
     .write_overlapped = file_write_overlapped,
+    .io_try = wi_no_io_try,
     .std_fd = file_std_fd,
     .export_fds = file_export_fds,
     .import = file_import,

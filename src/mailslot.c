@@ -580,6 +580,7 @@ const struct wi_object_ops wi_mailslot_ops = {
     .flush = slot_flush,
     .read_overlapped = slot_read_overlapped,
     .write_overlapped = wi_sync_write_overlapped, /* writes never wait: complete at once */
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,                       /* no Linux fd behaves like a mailslot */
     .export_fds = slot_export,
     .import = slot_import,

@@ -311,6 +311,7 @@ const struct wi_object_ops wi_process_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = process_export,
     .import = process_import,
@@ -706,6 +707,7 @@ const struct wi_object_ops wi_remote_thread_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     /* A thread of another process cannot be rebuilt in a third one. */
     .export_fds = wi_no_export_fds,

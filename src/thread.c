@@ -89,6 +89,7 @@ const struct wi_object_ops wi_thread_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = wi_no_export_fds,
     .import = wi_no_import,

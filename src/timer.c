@@ -566,6 +566,7 @@ const struct wi_object_ops wi_timer_ops = {
     .flush = wi_no_flush,
     .read_overlapped = wi_sync_read_overlapped,
     .write_overlapped = wi_sync_write_overlapped,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = wi_shared_export_fds,
     .import = timer_import,
