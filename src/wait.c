@@ -132,16 +132,20 @@ static unsigned add_apc_word(bool alertable, unsigned count, _Atomic uint32_t **
 
 /* Adaptive spinning before sleeping.
  *
- * A futex sleep and wake-up costs two context switches (~15-30 us on the VMs
- * we measure on) while a peer on another core often answers within a couple
- * of microseconds. So a waiter first watches the words for a short time.
- * The budget adapts per thread: it doubles (up to SPIN_MAX_NS) each time the
- * object came while spinning and halves each time it did not, so a waiter
- * whose peer is slow, or shares its CPU, soon stops burning time; it never
+ * A futex sleep and wake-up costs two context switches (20-40 us on the VMs
+ * we measure on) while a peer on another core that is itself spinning
+ * answers in well under a microsecond (bench_events: ~0.3 us round trip
+ * against ~25 us). The spin must outlast the wake-up of a peer that did go
+ * to sleep, or two peers never get back to spinning: hence a ceiling of
+ * 100 us. The budget adapts per thread: it doubles (up to the ceiling) each
+ * time the object came while spinning and halves each time it did not, so a
+ * waiter whose peer is slow, or shares its CPU, soon stops burning time
+ * (bench_events on one shared core: the same as a plain futex); after it
+ * reached zero, every 256th wait tries again with a quarter of it. Never
  * spins on a single-CPU machine. WINIPC_SPIN_NS overrides the ceiling (0 =
  * never spin), for measurements. */
-#define SPIN_MAX_NS 20000
-#define SPIN_START_NS 4000
+#define SPIN_MAX_NS 100000
+#define SPIN_START_NS 50000
 
 static long spin_ceiling(void)
 {
@@ -185,10 +189,10 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
     if (budget == 0) {
         /* Give spinning another chance now and then. */
         static WI_THREAD_LOCAL unsigned skipped;
-        if (++skipped < 64)
+        if (++skipped < 256)
             return WAIT_TIMEOUT;
         skipped = 0;
-        budget = 1000;
+        budget = ceiling / 4;
     }
     uint32_t seen[MAXIMUM_WAIT_OBJECTS];
     for (unsigned i = 0; i < count; i++)
