@@ -499,9 +499,12 @@ static void deliver(struct wi_object *obj, struct wi_async *a, struct request *r
                 free(c); /* the thread has ended: Windows drops its APCs too */
         }
     }
+    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: no packet for a success at once
+     * on a handle opened for asynchronous I/O (the documented conditions). */
     struct wi_object *port = a ? atomic_load_explicit(&a->port, memory_order_acquire) : NULL;
-    if (port && !r->no_port &&
-        !(at_once && status == 0 && (atomic_load(&a->modes) & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)))
+    bool skip = port && at_once && status == 0 && obj->io_overlapped &&
+                (atomic_load(&a->modes) & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+    if (port && !r->no_port && !skip)
         wi_iocp_post(port, a->key, ov, status, bytes);
 }
 

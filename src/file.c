@@ -301,6 +301,7 @@ static DWORD file_import(const int *fds, unsigned nfds, const void *blob, unsign
     if (err)
         return err;
     file_of(obj)->overlapped = b.overlapped != 0;
+    obj->io_overlapped = b.overlapped != 0;
     *out = obj;
     return ERROR_SUCCESS;
 }
@@ -710,6 +711,7 @@ static DWORD create_file(const char *name, DWORD access, DWORD share, const SECU
         goto fail;
     struct file *f = file_of(obj);
     f->overlapped = (flags & FILE_FLAG_OVERLAPPED) != 0;
+    f->obj.io_overlapped = f->overlapped; /* the engine's view of it (async.h) */
     if (flags & FILE_FLAG_DELETE_ON_CLOSE) {
         f->delete_on_close = true;
         f->path = realpath(path, NULL);
