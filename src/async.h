@@ -41,10 +41,12 @@
  *
  * Rules for io_try:
  *   - Never block, never sleep. Short internal locks are fine.
- *   - Calls for one object and one queue (below) never overlap: the engine
- *     holds the object's engine lock (a->lock in async.c) around io_try, so
- *     io_try must not call back into the engine for the same object
- *     (wi_async_kick, wi_async_start, CancelIo...).
+ *   - On an overlapped object, calls never overlap: the engine holds the
+ *     object's engine lock (a->lock in async.c) around io_try, so io_try
+ *     must not call back into the engine for the same object
+ *     (wi_async_kick, wi_async_start, CancelIo...). On a synchronous object
+ *     (below) several threads may each run their own request's io_try at
+ *     the same time, as they may run ReadFile.
  *   - `io` may move between calls: keep no pointer to it. Keep per-request
  *     notes in io->progress (zero before the first call), e.g. how much of a
  *     write went out or that TRANSACT's write half is done.
