@@ -748,7 +748,7 @@ DWORD wi_async_start(struct wi_object *obj, struct wi_io *io, LPOVERLAPPED_COMPL
     r->obj = obj;
     r->routine = routine;
     r->issuer = self_id();
-    if (!routine) {
+    if (!io->ex) {
         r->event = (HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1);
         r->no_port = ((ULONG_PTR)ov->hEvent & 1) != 0;
         /* Windows resets the event when the request is issued; an invalid
@@ -758,7 +758,7 @@ DWORD wi_async_start(struct wi_object *obj, struct wi_io *io, LPOVERLAPPED_COMPL
             free(r);
             return err;
         }
-    } else {
+    } else if (routine) {
         r->thread = wi_thread_current();
         if (!r->thread) {
             free(r);

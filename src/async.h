@@ -46,7 +46,9 @@
  *     must not call back into the engine for the same object
  *     (wi_async_kick, wi_async_start, CancelIo...). On a synchronous object
  *     (below) several threads may each run their own request's io_try at
- *     the same time, as they may run ReadFile.
+ *     the same time, as they may run ReadFile; there io_try may also run
+ *     the request to its end, blocking, as the plain call would (named
+ *     pipes do: their requests then queue on the same locks as ReadFile).
  *   - `io` may move between calls: keep no pointer to it. Keep per-request
  *     notes in io->progress (zero before the first call), e.g. how much of a
  *     write went out or that TRANSACT's write half is done.
@@ -137,6 +139,7 @@ struct wi_io {
     const void *wbuf;
     DWORD wlen;
     OVERLAPPED *ov;   /* io_try may read Offset/OffsetHigh; never writes it */
+    bool ex;          /* ReadFileEx/WriteFileEx: hEvent is the caller's, untouched */
     unsigned attempt; /* 0 on the first io_try */
     bool closing;     /* the last handle is gone: answer the final error only */
 
@@ -151,8 +154,8 @@ struct wi_io {
 
 /* Start a request on `obj` (pinned by the caller through a handle with the
  * right access, already checked). `io` is filled by the caller: op, buffers,
- * ov (not NULL). `routine` is the ReadFileEx/WriteFileEx completion routine
- * or NULL. Returns
+ * ov (not NULL), ex for ReadFileEx/WriteFileEx. `routine` is their
+ * completion routine (NULL: none, the request completes without an APC). Returns
  *   - ERROR_IO_PENDING: pending; completion comes later;
  *   - anything else: the request is complete, *done has the bytes; the
  *     OVERLAPPED, event, port and APC were handled as described above.

@@ -126,10 +126,10 @@ DWORD wi_sync_write_overlapped(struct wi_object *obj, const void *buf, DWORD len
 }
 
 /* A transfer with an OVERLAPPED: the engine (async.c) runs it. */
-static DWORD start_overlapped(struct wi_object *obj, bool write, void *buf, DWORD len, OVERLAPPED *ov,
+static DWORD start_overlapped(struct wi_object *obj, bool write, void *buf, DWORD len, OVERLAPPED *ov, bool ex,
                               LPOVERLAPPED_COMPLETION_ROUTINE routine, DWORD *done)
 {
-    struct wi_io io = {.op = write ? WI_IO_WRITE : WI_IO_READ, .ov = ov};
+    struct wi_io io = {.op = write ? WI_IO_WRITE : WI_IO_READ, .ov = ov, .ex = ex};
     if (write) {
         io.wbuf = buf;
         io.wlen = len;
@@ -186,7 +186,7 @@ WINBASEAPI BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBy
     else if (!lpOverlapped)
         err = pin.obj->ops->read(pin.obj, lpBuffer, nNumberOfBytesToRead, &done);
     else
-        err = start_overlapped(pin.obj, false, lpBuffer, nNumberOfBytesToRead, lpOverlapped, NULL, &done);
+        err = start_overlapped(pin.obj, false, lpBuffer, nNumberOfBytesToRead, lpOverlapped, false, NULL, &done);
     wi_handle_put(&pin);
     /* Failures keep the count too: a message-mode pipe read that fails with
      * ERROR_MORE_DATA reports the bytes it did deliver. */
@@ -213,7 +213,8 @@ WINBASEAPI BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOf
     else if (!lpOverlapped)
         err = pin.obj->ops->write(pin.obj, lpBuffer, nNumberOfBytesToWrite, &done);
     else
-        err = start_overlapped(pin.obj, true, (void *)lpBuffer, nNumberOfBytesToWrite, lpOverlapped, NULL, &done);
+        err = start_overlapped(pin.obj, true, (void *)lpBuffer, nNumberOfBytesToWrite, lpOverlapped, false, NULL,
+                               &done);
     wi_handle_put(&pin);
     if (lpNumberOfBytesWritten)
         *lpNumberOfBytesWritten = done;
@@ -223,20 +224,21 @@ WINBASEAPI BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOf
 /* ReadFileEx/WriteFileEx: the completion routine runs as an APC in the
  * calling thread's next alertable wait, also when the transfer completed at
  * once; hEvent is the caller's. FALSE only when the request failed at once
- * (then no routine runs). */
+ * (then no routine runs). Without a routine the request just completes
+ * (the OVERLAPPED, a port packet), as Windows lets it. */
 static BOOL transfer_ex(HANDLE h, bool write, void *buf, DWORD len, LPOVERLAPPED ov,
                         LPOVERLAPPED_COMPLETION_ROUTINE routine)
 {
     struct wi_pin pin;
     DWORD done, err;
-    if (!ov || !routine)
+    if (!ov)
         return wi_fail_bool(ERROR_INVALID_PARAMETER);
     err = wi_handle_get(h, WI_TYPE_NONE, 0, &pin);
     if (err)
         return wi_fail_bool(err);
     err = write ? write_check(&pin, buf, len) : read_check(&pin, buf, len);
     if (!err)
-        err = start_overlapped(pin.obj, write, buf, len, ov, routine, &done);
+        err = start_overlapped(pin.obj, write, buf, len, ov, true, routine, &done);
     wi_handle_put(&pin);
     if (err == ERROR_IO_PENDING || !status_error(wi_ntstatus_from_error(err)))
         return TRUE;
