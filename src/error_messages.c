@@ -314,6 +314,7 @@ static const struct message messages[] = {
     { ERROR_CANT_OPEN_ANONYMOUS, "Cannot open an anonymous level security token." },
     { ERROR_BAD_TOKEN_TYPE, "The type of the token is inappropriate for its attempted use." },
     { ERROR_NO_SECURITY_ON_OBJECT, "Unable to perform a security operation on an object that has no associated security." },
+    { ERROR_CANNOT_IMPERSONATE, "Unable to impersonate using a named pipe until data has been read from that pipe." },
     { ERROR_NO_SYSTEM_RESOURCES, "Insufficient system resources exist to complete the requested service." },
     { ERROR_NONPAGED_SYSTEM_RESOURCES, "Insufficient system resources exist to complete the requested service." },
     { ERROR_PAGED_SYSTEM_RESOURCES, "Insufficient system resources exist to complete the requested service." },

@@ -4,7 +4,10 @@
  * writes fail with ERROR_NO_DATA, a dead server's name disappears and can
  * be created afresh, a dead server's instances no longer count against
  * nMaxInstances, a client killed before ConnectNamedPipe leaves
- * ERROR_NO_DATA behind. Children are this binary re-run with
+ * ERROR_NO_DATA behind; and on message pipes, a writer killed in the middle
+ * of a message larger than the pipe's buffer, a server killed waiting in
+ * ConnectNamedPipe, and either side killed in the middle of a
+ * TransactNamedPipe. Children are this binary re-run with
  * argv[1] == "child"; the interesting step is signalled with named events. */
 #include "test.h"
 
@@ -15,6 +18,10 @@
 #define C_CREATE 13
 #define C_CONNECT 14
 #define C_ARGS 15
+#define C_MODE 16
+#define C_READ 17
+
+#define HUGE_MSG (4u << 20) /* larger than any socket buffer */
 
 #define KILLED 9
 
@@ -120,8 +127,88 @@ static int child_server(const char *name, const char *event, int count)
     return block_forever();
 }
 
+static HANDLE msg_pipe(const char *name)
+{
+    return CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                            PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0, NULL);
+}
+
+/* A message server that sends one 4 MiB message, which cannot all fit in
+ * the pipe: it is killed while the write waits for the reader. */
+static int child_msg_writer(const char *name, const char *event)
+{
+    HANDLE ev = child_event(event), h = msg_pipe(name);
+    if (!ev)
+        return C_EVENT;
+    if (h == INVALID_HANDLE_VALUE)
+        return C_CREATE;
+    if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
+        return C_CONNECT;
+    char *big = malloc(HUGE_MSG);
+    memset(big, 'm', HUGE_MSG);
+    SetEvent(ev);
+    DWORD n;
+    WriteFile(h, big, HUGE_MSG, &n, NULL);
+    return block_forever();
+}
+
+/* A server killed while it waits in ConnectNamedPipe. */
+static int child_connecting(const char *name, const char *event)
+{
+    HANDLE ev = child_event(event), h = msg_pipe(name);
+    if (!ev)
+        return C_EVENT;
+    if (h == INVALID_HANDLE_VALUE)
+        return C_CREATE;
+    SetEvent(ev);
+    ConnectNamedPipe(h, NULL);
+    return block_forever();
+}
+
+/* A server that takes a request and never answers. */
+static int child_mute_server(const char *name, const char *event)
+{
+    HANDLE ev = child_event(event), h = msg_pipe(name);
+    char req[64];
+    DWORD n;
+    if (!ev)
+        return C_EVENT;
+    if (h == INVALID_HANDLE_VALUE)
+        return C_CREATE;
+    SetEvent(ev);
+    if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
+        return C_CONNECT;
+    if (!ReadFile(h, req, sizeof req, &n, NULL))
+        return C_READ;
+    return block_forever();
+}
+
+/* A client waiting for the answer of its TransactNamedPipe. */
+static int child_transactor(const char *name)
+{
+    HANDLE h;
+    DWORD mode = PIPE_READMODE_MESSAGE, n;
+    char rep[64];
+    while ((h = client_open(name)) == INVALID_HANDLE_VALUE) {
+        if (GetLastError() != ERROR_PIPE_BUSY || !WaitNamedPipeA(name, 10000))
+            return C_OPEN;
+    }
+    if (!SetNamedPipeHandleState(h, &mode, NULL, NULL))
+        return C_MODE;
+    TransactNamedPipe(h, "request", 7, rep, sizeof rep, &n, NULL);
+    return block_forever();
+}
+
 static int run_child(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[2], "msgwriter") == 0)
+        return child_msg_writer(argv[3], argv[4]);
+    if (argc >= 5 && strcmp(argv[2], "connecting") == 0)
+        return child_connecting(argv[3], argv[4]);
+    if (argc >= 5 && strcmp(argv[2], "mute") == 0)
+        return child_mute_server(argv[3], argv[4]);
+    if (argc >= 4 && strcmp(argv[2], "transactor") == 0)
+        return child_transactor(argv[3]);
     if (argc >= 5 && strcmp(argv[2], "client") == 0)
         return child_client(argv[3], argv[4]);
     if (argc >= 5 && strcmp(argv[2], "queued") == 0)
@@ -138,6 +225,11 @@ static BOOL spawn_until(const char *args, HANDLE ev, PROCESS_INFORMATION *pi)
         return FALSE;
     HANDLE both[2] = {ev, pi->hProcess};
     return WaitForMultipleObjects(2, both, FALSE, 10000) == WAIT_OBJECT_0;
+}
+
+static DWORD WINAPI connect_thread(LPVOID h)
+{
+    return ConnectNamedPipe(h, NULL) ? 0 : GetLastError();
 }
 
 static void kill_child(PROCESS_INFORMATION *pi)
@@ -244,11 +336,149 @@ static void test_server_killed(void)
     CloseHandle(ev);
 }
 
+/* --- message pipes ---------------------------------------------------------------------- */
+
+/* The pipe's name is free again: a new first instance can be made. */
+static BOOL name_free(const char *name)
+{
+    HANDLE h = msg_pipe(name);
+    if (h == INVALID_HANDLE_VALUE)
+        return FALSE;
+    CloseHandle(h);
+    return TRUE;
+}
+
+static void test_killed_mid_message(void)
+{
+    const char *name = pipe_name("mid-message");
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("mid-message-ev"));
+    PROCESS_INFORMATION pi;
+    char args[512], *buf = malloc(65536);
+    DWORD n, mode = PIPE_READMODE_MESSAGE;
+
+    snprintf(args, sizeof args, "child msgwriter %s %s", name, t_name("mid-message-ev"));
+    T_OK(t_spawn(args, &pi), "a server child");
+    HANDLE c = INVALID_HANDLE_VALUE;
+    for (int i = 0; i < 1000 && c == INVALID_HANDLE_VALUE; i++) {
+        c = client_open(name);
+        if (c == INVALID_HANDLE_VALUE)
+            WaitNamedPipeA(name, 20); /* the child may not have created it yet */
+    }
+    T_OK(c != INVALID_HANDLE_VALUE, "connect to it");
+    T_OK(SetNamedPipeHandleState(c, &mode, NULL, NULL), "message read mode");
+    T_EQ(WaitForSingleObject(ev, 10000), WAIT_OBJECT_0, "the child starts a 4 MiB message");
+    n = T_POISON;
+    T_ERR(ReadFile(c, buf, 65536, &n, NULL), ERROR_MORE_DATA, "the first 64 KiB of it");
+    T_EQ(n, 65536, "64 KiB");
+    ULONGLONG t0 = GetTickCount64();
+    TerminateProcess(pi.hProcess, KILLED);
+    T_EQ(t_wait_child(&pi, 10000), KILLED, "the writer is killed mid-message");
+    DWORD err, reads = 0;
+    do {
+        n = T_POISON;
+        ReadFile(c, buf, 65536, &n, NULL);
+        err = GetLastError();
+        reads++;
+    } while (err == ERROR_MORE_DATA && reads < 1000);
+    T_EQ(err, ERROR_BROKEN_PIPE, "reading on: what had arrived, then ERROR_BROKEN_PIPE");
+    T_EQ(n, 0, "the broken read has no bytes");
+    T_OK(GetTickCount64() - t0 < 2000, "promptly");
+    T_ERR(WriteFile(c, "x", 1, &n, NULL), ERROR_NO_DATA, "writes: ERROR_NO_DATA");
+    DWORD avail;
+    T_ERR(PeekNamedPipe(c, NULL, 0, NULL, &avail, NULL), ERROR_BROKEN_PIPE, "peek: ERROR_BROKEN_PIPE");
+    T_OK(name_free(name), "the name is free: FILE_FLAG_FIRST_PIPE_INSTANCE succeeds");
+    CloseHandle(c);
+    CloseHandle(ev);
+    free(buf);
+}
+
+static void test_killed_in_connect(void)
+{
+    const char *name = pipe_name("in-connect");
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("in-connect-ev"));
+    PROCESS_INFORMATION pi;
+    char args[512];
+    snprintf(args, sizeof args, "child connecting %s %s", name, t_name("in-connect-ev"));
+    T_OK(spawn_until(args, ev, &pi), "a server child waits in ConnectNamedPipe");
+    T_OK(WaitNamedPipeA(name, 5000), "its instance is listening");
+    kill_child(&pi);
+    T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "killed: the pipe is gone");
+    T_ERR(client_open(name) != INVALID_HANDLE_VALUE, ERROR_FILE_NOT_FOUND, "CreateFile: ERROR_FILE_NOT_FOUND");
+    T_OK(name_free(name), "FILE_FLAG_FIRST_PIPE_INSTANCE succeeds");
+    CloseHandle(ev);
+}
+
+struct transact_arg {
+    HANDLE h;
+    BOOL ok;
+    DWORD err, n;
+};
+
+static DWORD WINAPI transact_thread(LPVOID p)
+{
+    struct transact_arg *a = p;
+    char rep[64];
+    a->ok = TransactNamedPipe(a->h, "request", 7, rep, sizeof rep, &a->n, NULL);
+    a->err = GetLastError();
+    return 0;
+}
+
+static void test_killed_in_transact(void)
+{
+    /* The server dies while our transaction waits for its answer. */
+    const char *name = pipe_name("transact-server");
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("transact-ev"));
+    PROCESS_INFORMATION pi;
+    char args[512], req[64];
+    DWORD mode = PIPE_READMODE_MESSAGE, n;
+    snprintf(args, sizeof args, "child mute %s %s", name, t_name("transact-ev"));
+    T_OK(spawn_until(args, ev, &pi), "a server child that never answers");
+    HANDLE c = client_open(name);
+    T_OK(c != INVALID_HANDLE_VALUE && SetNamedPipeHandleState(c, &mode, NULL, NULL), "a message-mode client");
+    struct transact_arg a = {.h = c};
+    HANDLE t = CreateThread(NULL, 0, transact_thread, &a, 0, NULL);
+    T_EQ(WaitForSingleObject(t, 200), WAIT_TIMEOUT, "TransactNamedPipe waits for the answer");
+    TerminateProcess(pi.hProcess, KILLED);
+    T_EQ(WaitForSingleObject(t, 2000), WAIT_OBJECT_0, "the server killed: it returns promptly");
+    CloseHandle(t);
+    T_OK(!a.ok && a.err == ERROR_BROKEN_PIPE, "with ERROR_BROKEN_PIPE");
+    T_EQ(t_wait_child(&pi, 10000), KILLED, "the child was killed");
+    T_OK(name_free(name), "its name is free");
+    CloseHandle(c);
+
+    /* The client dies while it waits for our answer. */
+    name = pipe_name("transact-client");
+    HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0,
+                                NULL);
+    snprintf(args, sizeof args, "child transactor %s", name);
+    T_OK(t_spawn(args, &pi), "a client child that transacts");
+    T_OK(ConnectNamedPipe(s, NULL) || GetLastError() == ERROR_PIPE_CONNECTED, "it connects");
+    T_OK(ReadFile(s, req, sizeof req, &n, NULL) && n == 7 && memcmp(req, "request", 7) == 0, "its request");
+    TerminateProcess(pi.hProcess, KILLED);
+    T_EQ(t_wait_child(&pi, 10000), KILLED, "killed before the answer");
+    T_ERR(WriteFile(s, "answer", 6, &n, NULL), ERROR_NO_DATA, "the answer: ERROR_NO_DATA");
+    T_ERR(ReadFile(s, req, sizeof req, &n, NULL), ERROR_BROKEN_PIPE, "a read: ERROR_BROKEN_PIPE");
+    T_OK(DisconnectNamedPipe(s), "DisconnectNamedPipe");
+    HANDLE t2 = CreateThread(NULL, 0, (LPTHREAD_START_ROUTINE)connect_thread, s, 0, NULL);
+    T_OK(WaitNamedPipeA(name, 5000), "the instance listens again");
+    c = client_open(name);
+    T_OK(c != INVALID_HANDLE_VALUE, "a new client");
+    T_EQ(WaitForSingleObject(t2, 5000), WAIT_OBJECT_0, "is connected");
+    CloseHandle(t2);
+    T_OK(WriteFile(c, "new", 3, &n, NULL) && ReadFile(s, req, sizeof req, &n, NULL) && n == 3, "and talks");
+    CloseHandle(c);
+    CloseHandle(s);
+    CloseHandle(ev);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "child") == 0)
         return run_child(argc, argv);
     test_client_killed();
     test_server_killed();
+    test_killed_mid_message();
+    test_killed_in_connect();
+    test_killed_in_transact();
     return t_done();
 }
