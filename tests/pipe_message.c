@@ -99,10 +99,28 @@ static int child_echo(const char *name)
     return C_OK;
 }
 
+/* An inherited client end in message read mode, left in the middle of a
+ * message: read the rest of it, then the next message. */
+static int child_rest(const char *value)
+{
+    HANDLE h = (HANDLE)(ULONG_PTR)strtoull(value, NULL, 0);
+    char buf[32];
+    DWORD n, mode;
+    if (!GetNamedPipeHandleStateA(h, &mode, NULL, NULL, NULL, NULL, 0) || mode != PIPE_READMODE_MESSAGE)
+        return C_MODE;
+    if (!ReadFile(h, buf, sizeof buf, &n, NULL) || n != 6 || memcmp(buf, "Bucket", 6) != 0)
+        return C_READ;
+    if (!ReadFile(h, buf, sizeof buf, &n, NULL) || n != 4 || memcmp(buf, "next", 4) != 0)
+        return C_DATA;
+    return C_OK;
+}
+
 static int run_child(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[2], "echo") == 0)
         return child_echo(argv[3]);
+    if (argc >= 4 && strcmp(argv[2], "rest") == 0)
+        return child_rest(argv[3]);
     return C_ARGS;
 }
 
@@ -481,6 +499,27 @@ static void test_process(void)
     free(in);
 }
 
+/* --- inheritance ------------------------------------------------------------------------ */
+
+static void test_inherit_mid_message(void)
+{
+    const char *name = pipe_name("inherit");
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    PROCESS_INFORMATION pi;
+    char args[128], buf[8];
+    DWORD n;
+    HANDLE s = msg_server(name, 1);
+    HANDLE c = CreateFileA(name, GENERIC_READ | GENERIC_WRITE, 0, &sa, OPEN_EXISTING, 0, NULL);
+    T_OK(c != INVALID_HANDLE_VALUE && set_mode(c, PIPE_READMODE_MESSAGE), "an inheritable message-mode client");
+    T_OK(put(s, "Bit Bucket", 10) && put(s, "next", 4), "two messages");
+    T_ERR(ReadFile(c, buf, 4, &n, NULL), ERROR_MORE_DATA, "4 bytes of the first");
+    snprintf(args, sizeof args, "child rest %llu", (unsigned long long)(ULONG_PTR)c);
+    T_OK(t_spawn_ex(args, TRUE, NULL, &pi), "a child inherits the handle");
+    CloseHandle(c);
+    T_EQ(t_wait_child(&pi, 10000), C_OK, "it reads the rest of that message, then the next, in message mode");
+    CloseHandle(s);
+}
+
 /* --- overlapped handles ----------------------------------------------------------------- */
 
 static void test_overlapped(void)
@@ -608,6 +647,7 @@ int main(int argc, char **argv)
     test_peek(PIPE_TYPE_MESSAGE);
     test_instances();
     test_process();
+    test_inherit_mid_message();
     test_overlapped();
     return t_done();
 }
