@@ -19,7 +19,8 @@
  *     until every copy is closed), and a stale token is ignored.
  *   - futex words are watched by a "word watcher" thread, started on first
  *     need, sleeping in futex_waitv on up to WORDS_MAX words and a control
- *     word that registrations bump.
+ *     word that registrations bump, until the earliest wait_until among
+ *     them (a registration whose time has come fires like a changed word).
  * Either way the object's pending heads are then attempted again.
  *
  * Locking. a->lock (per object) guards the queues, the epoll registration
@@ -139,6 +140,23 @@ static void io_unref(struct wi_object *obj)
     wi_object_io_release(obj);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* An absolute CLOCK_MONOTONIC deadline for the futex calls; NULL for 0. */
+static struct timespec *deadline_of(uint64_t ns, struct timespec *ts)
+{
+    if (!ns)
+        return NULL;
+    ts->tv_sec = (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+    return ts;
+}
+
 /* A reference to an object found through a token, unless it is already
  * being destroyed (engine.lock keeps its memory valid meanwhile). */
 static bool try_ref(struct wi_object *obj)
@@ -164,6 +182,7 @@ static struct {
     struct {
         struct wi_waitable *w;
         uint32_t value;
+        uint64_t until; /* wait_until: fire at this time too (0: never) */
         uint64_t token;
         bool counted; /* we added ourselves to w->waiters */
     } e[WORDS_MAX];
@@ -184,19 +203,24 @@ static void *watcher_main(void *unused)
     uint64_t fired[WORDS_MAX];
     for (;;) {
         unsigned nfired = 0, n;
+        uint64_t now = now_ns(), next = 0;
+        struct timespec ts;
         pthread_mutex_lock(&watcher.lock);
         vals[0] = atomic_load(&watcher.ctl.word);
         words[0] = &watcher.ctl.word;
         for (unsigned i = 0; i < watcher.n;) {
+            uint64_t until = watcher.e[i].until;
             if (!watcher.e[i].counted) {
                 atomic_fetch_add(&watcher.e[i].w->waiters, 1);
                 watcher.e[i].counted = true;
             }
-            if (atomic_load(&watcher.e[i].w->word) != watcher.e[i].value) {
+            if (atomic_load(&watcher.e[i].w->word) != watcher.e[i].value || (until && until <= now)) {
                 fired[nfired++] = watcher.e[i].token;
                 watcher_remove_at(i);
                 continue;
             }
+            if (until && (!next || until < next))
+                next = until;
             i++;
         }
         for (n = 0; n < watcher.n; n++) {
@@ -210,7 +234,7 @@ static void *watcher_main(void *unused)
             continue;
         /* A word unmapped meanwhile (its object destroyed) makes the call
          * fail with EFAULT; the loop then rebuilds the table. */
-        wi_futex_waitv(words, vals, n + 1, NULL);
+        wi_futex_waitv(words, vals, n + 1, deadline_of(next, &ts));
     }
     return NULL;
 }
@@ -236,7 +260,7 @@ static DWORD watcher_start(void)
     return ERROR_SUCCESS;
 }
 
-static DWORD watcher_add(struct wi_waitable *w, uint32_t value, uint64_t token)
+static DWORD watcher_add(struct wi_waitable *w, uint32_t value, uint64_t until, uint64_t token)
 {
     DWORD err = ERROR_SUCCESS;
     pthread_mutex_lock(&watcher.lock);
@@ -254,6 +278,7 @@ static DWORD watcher_add(struct wi_waitable *w, uint32_t value, uint64_t token)
         watcher.n++;
     }
     watcher.e[i].value = value;
+    watcher.e[i].until = until;
     atomic_fetch_add(&watcher.ctl.word, 1);
     pthread_mutex_unlock(&watcher.lock);
     wi_futex_wake(&watcher.ctl.word, 1);
@@ -537,6 +562,7 @@ static DWORD attempt(struct wi_object *obj, struct wi_io *io)
     io->wait_fd = -1;
     io->wait_events = 0;
     io->wait_word = NULL;
+    io->wait_until = 0;
     if (has_io_try(obj)) {
         err = obj->ops->io_try(obj, io);
     } else if (io->op == WI_IO_READ) {
@@ -568,7 +594,7 @@ static void arm(struct wi_async *a, struct request **done)
         if (!r)
             continue;
         if (r->io.wait_word) {
-            DWORD err = watcher_add(r->io.wait_word, r->io.wait_value, a->token);
+            DWORD err = watcher_add(r->io.wait_word, r->io.wait_value, r->io.wait_until, a->token);
             if (err) {
                 a->head[q] = r->next;
                 if (!a->head[q])
@@ -708,8 +734,9 @@ static DWORD run_blocking(struct wi_object *obj, struct wi_io *io)
                 return wi_error_from_errno(errno);
         } else if (io->wait_word) {
             struct wi_waitable *w = io->wait_word;
+            struct timespec ts;
             atomic_fetch_add(&w->waiters, 1);
-            wi_futex_wait(&w->word, io->wait_value, NULL);
+            wi_futex_wait(&w->word, io->wait_value, deadline_of(io->wait_until, &ts));
             atomic_fetch_sub(&w->waiters, 1);
         } else {
             /* Only a kick says the state changed: sleep on the kick word,
@@ -742,6 +769,7 @@ DWORD wi_async_start(struct wi_object *obj, struct wi_io *io, LPOVERLAPPED_COMPL
         return ERROR_NOT_ENOUGH_MEMORY;
     r->io = *io;
     r->io.attempt = 0;
+    r->io.issued = now_ns();
     r->io.closing = false;
     r->io.done = 0;
     memset(r->io.progress, 0, sizeof r->io.progress);

@@ -31,7 +31,11 @@
  *       io->wait_word / io->wait_value: a wi_waitable in shared memory; the
  *         engine calls again once word != value (for state that has no fd,
  *         e.g. a ring in shared memory). The type's signalers must follow
- *         wait.c's protocol (change word, then wi_waitable_wake);
+ *         wait.c's protocol (change word, then wi_waitable_wake). With a
+ *         word, io->wait_until (a CLOCK_MONOTONIC time in ns, 0 = none)
+ *         also has the engine call again once that time has come, changed
+ *         or not: a request with a time limit of its own (a mailslot read's
+ *         time-out) sees it passed and completes;
  *       neither: the type itself calls wi_async_kick(obj) when the state
  *         that could let the request progress changes.
  * The engine calls io_try again, from whatever thread noticed the change
@@ -140,6 +144,8 @@ struct wi_io {
     DWORD wlen;
     OVERLAPPED *ov;   /* io_try may read Offset/OffsetHigh; never writes it */
     bool ex;          /* ReadFileEx/WriteFileEx: hEvent is the caller's, untouched */
+    uint64_t issued;  /* CLOCK_MONOTONIC ns when the call was made (set by the engine;
+                         a request queued behind others is first tried later) */
     unsigned attempt; /* 0 on the first io_try */
     bool closing;     /* the last handle is gone: answer the final error only */
 
@@ -150,6 +156,7 @@ struct wi_io {
     uint32_t wait_events; /* EPOLLIN / EPOLLOUT */
     struct wi_waitable *wait_word; /* or a futex word to wait on (NULL: none) */
     uint32_t wait_value;           /* ... while word == wait_value */
+    uint64_t wait_until;           /* ... or until this CLOCK_MONOTONIC ns (0: no limit) */
 };
 
 /* Start a request on `obj` (pinned by the caller through a handle with the

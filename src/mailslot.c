@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Mailslots: CreateMailslot, GetMailslotInfo, SetMailslotInfo, the client
  * end that CreateFile opens (wi_mailslot_client_open), and ReadFile/WriteFile
- * on both ends through the ops table.
+ * on both ends through the ops table; overlapped reads that have to wait
+ * pend in the engine (slot_io_try, async.h).
  *
  * Transport: a message queue in shared memory, written by the clients
  * themselves. Each mailslot is one object file in the mailslot namespace
@@ -67,6 +68,7 @@
  * are atomics also read without it. */
 #include "mailslot.h"
 
+#include "async.h"
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
@@ -512,24 +514,66 @@ static DWORD slot_flush(struct wi_object *obj)
     return ERROR_SUCCESS;
 }
 
-/* The server handle is an overlapped one (CreateMailslot documents it). A
- * read that can finish now does so, as Windows lets any overlapped request
- * finish at once; one that would have to wait cannot be left pending
- * until io.c can cancel pending requests (CancelIo, CloseHandle): it fails
- * with ERROR_NOT_SUPPORTED (docs/mailslots.md). */
-static DWORD slot_read_overlapped(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done)
+/* Overlapped requests, through the engine (async.h). The server handle is
+ * an overlapped one: CreateMailslot opens it for asynchronous I/O (no
+ * FILE_SYNCHRONOUS_IO_* option), so ReadFile with an OVERLAPPED that finds
+ * the mailslot empty returns ERROR_IO_PENDING and completes when a writer,
+ * in any process, queues a message: it waits on `arrived`, which every
+ * write bumps under the lock.
+ *
+ * The read time-out applies to such a read too, counted from the call: the
+ * mailslot file system times every read that has to wait with the
+ * mailslot's time-out and completes it with STATUS_IO_TIMEOUT
+ * (ERROR_SEM_TIMEOUT), whether or not the caller blocks on it (Wine's server
+ * does the same; docs/mailslots.md). Time-out 0: ERROR_SEM_TIMEOUT at once,
+ * a failure at once (nothing signaled); MAILSLOT_WAIT_FOREVER: no limit.
+ * The time-out is the one in force when the read is first tried (for a
+ * read queued behind another, when it reaches the head).
+ *
+ * io->progress[0]: the read's deadline (CLOCK_MONOTONIC ns, 0 = none);
+ * progress[1]: non-zero once it is chosen. */
+static DWORD slot_io_try(struct wi_object *obj, struct wi_io *io)
 {
     struct mailslot *m = slot_of(obj);
     struct slot_shared *s = shared_of(m);
-    *done = 0;
+
+    /* The last server handle of this object closed under pending reads:
+     * they end as cancelled (STATUS_CANCELLED). */
+    if (io->closing)
+        return ERROR_OPERATION_ABORTED;
+    if (io->op == WI_IO_WRITE)
+        return slot_write(obj, io->wbuf, io->wlen, &io->done); /* never waits */
+    if (io->op != WI_IO_READ)
+        return ERROR_INVALID_FUNCTION;
     if (!m->server)
-        return ERROR_ACCESS_DENIED;
+        return ERROR_ACCESS_DENIED; /* clients only write */
+
+    /* The word as it was while the ring was seen empty, under the lock: a
+     * message queued after that changes it. */
     slot_lock(s);
-    DWORD err = ring_take(m, buf, len, done);
+    uint32_t seen = atomic_load(&s->arrived.word);
+    DWORD err = ring_take(m, io->buf, io->len, &io->done);
     slot_unlock(s);
     if (err != RING_EMPTY)
-        return err;
-    return atomic_load(&s->timeout) == 0 ? ERROR_SEM_TIMEOUT : ERROR_NOT_SUPPORTED;
+        return err; /* a message, or ERROR_INSUFFICIENT_BUFFER (it stays queued) */
+
+    if (!io->progress[1]) {
+        DWORD ms = atomic_load(&s->timeout);
+        io->progress[1] = 1;
+        io->progress[0] = ms == MAILSLOT_WAIT_FOREVER ? 0 : io->issued + (uint64_t)ms * 1000000u;
+        if (ms == 0)
+            return ERROR_SEM_TIMEOUT;
+    }
+    if (io->progress[0]) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec >= io->progress[0])
+            return ERROR_SEM_TIMEOUT;
+    }
+    io->wait_word = &s->arrived;
+    io->wait_value = seen;
+    io->wait_until = io->progress[0];
+    return ERROR_IO_PENDING;
 }
 
 /* The last server handle of the mailslot (in any process) takes the
@@ -578,10 +622,11 @@ const struct wi_object_ops wi_mailslot_ops = {
     .read = slot_read,
     .write = slot_write,
     .flush = slot_flush,
-    .read_overlapped = slot_read_overlapped,
-    .write_overlapped = wi_sync_write_overlapped, /* writes never wait: complete at once */
-    .io_try = wi_no_io_try,
-    .std_fd = wi_no_std_fd,                       /* no Linux fd behaves like a mailslot */
+    /* Overlapped requests go through io_try (async.h); these are unused. */
+    .read_overlapped = wi_sync_read_overlapped,
+    .write_overlapped = wi_sync_write_overlapped,
+    .io_try = slot_io_try,
+    .std_fd = wi_no_std_fd, /* no Linux fd behaves like a mailslot */
     .export_fds = slot_export,
     .import = slot_import,
     .destroy = slot_destroy,
@@ -752,6 +797,7 @@ static DWORD slot_import(const int *fds, unsigned nfds, const void *blob, unsign
         return err;
     }
     m->server = b.server;
+    obj->io_overlapped = m->server; /* the server end is overlapped by nature */
     m->gen = b.gen;
     *out = obj;
     return ERROR_SUCCESS;
@@ -787,6 +833,7 @@ static DWORD server_claim(struct mailslot *m, DWORD max_size, DWORD timeout, boo
     if (err)
         return err;
     m->server = true;
+    m->obj.io_overlapped = true; /* the server end is overlapped by nature */
     slot_start(m, max_size, timeout);
     return ERROR_SUCCESS;
 }
