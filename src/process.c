@@ -311,6 +311,8 @@ const struct wi_object_ops wi_process_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .read_overlapped = wi_sync_read_overlapped,
+    .write_overlapped = wi_sync_write_overlapped,
     .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = process_export,
@@ -707,6 +709,8 @@ const struct wi_object_ops wi_remote_thread_ops = {
     .read = wi_no_read,
     .write = wi_no_write,
     .flush = wi_no_flush,
+    .read_overlapped = wi_sync_read_overlapped,
+    .write_overlapped = wi_sync_write_overlapped,
     .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     /* A thread of another process cannot be rebuilt in a third one. */
