@@ -107,7 +107,7 @@ $(BUILD)/tools/%: tools/%.c $(BUILD)/libwinipc.so
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $< -o $@ $(PROG_LINK) $(LDFLAGS_ALL)
 
-check: all $(TEST_BINS)
+check: all $(TEST_BINS) $(TOOL_BINS)
 	@tests/run-suite $(BUILD) $(TEST_BINS)
 
 bench: all $(BENCH_BINS)

@@ -37,6 +37,7 @@
  * entry. */
 #include "error.h"
 #include "handle.h"
+#include "mapping.h"
 #include "namespace.h"
 #include "object.h"
 #include "security.h"

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <wctype.h>
 
@@ -23,6 +24,10 @@
 /* Names longer than this (in bytes once escaped) are shortened to a prefix
  * plus a hash; 255 is the file-name limit of Linux file systems. */
 #define MAX_ESCAPED 200
+
+/* Extended attribute holding the name an object file was created with
+ * (wi_namespace_name). */
+#define NAME_XATTR "user.winipc.name"
 
 struct ns_dir {
     pthread_mutex_t lock; /* orders this process's threads; flock orders processes */
@@ -464,8 +469,12 @@ DWORD wi_namespace_open(struct wi_object *obj, enum wi_ns ns, const char *name, 
     } else {
         err = errno == ENOENT ? ERROR_FILE_NOT_FOUND : wi_error_from_errno(errno);
     }
-    if (!err && !*existed)
+    if (!err && !*existed) {
         flock(fd, LOCK_SH); /* from exclusive (stale case) or none (new file) */
+        /* For tools only (the name may have been hashed): best effort, a
+         * file system without user attributes just loses it. */
+        fsetxattr(fd, NAME_XATTR, name, strlen(name), 0);
+    }
     if (err && fd >= 0) {
         if (obj->shared)
             munmap(obj->shared, obj->shared_size);
@@ -508,39 +517,136 @@ void wi_namespace_release(struct wi_object *obj)
     free(wn);
 }
 
-DWORD wi_namespace_walk(enum wi_ns ns, void (*fn)(const char *file, const struct wi_shared_header *hdr, void *arg),
-                        void *arg)
+/* --- walking, for tools ------------------------------------------------------ */
+
+/* A directory stream with an open file description of its own (a dup of
+ * `dirfd` would share its offset with other walkers). */
+static DIR *dir_stream(int dirfd)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+    if (!dir && fd >= 0)
+        close(fd);
+    return dir;
+}
+
+/* Report the live object files of one directory and remove the stale ones;
+ * the caller holds the directory lock. */
+static void walk_locked(DIR *dir, int dirfd, wi_namespace_walk_fn fn, void *arg)
+{
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = openat(dirfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            unlinkat(dirfd, e->d_name, 0); /* stale: every holder died */
+        } else {
+            struct wi_shared_header h;
+            if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == WI_SHARED_MAGIC)
+                fn(e->d_name, &h, fd, arg);
+        }
+        close(fd);
+    }
+}
+
+DWORD wi_namespace_walk(enum wi_ns ns, wi_namespace_walk_fn fn, void *arg)
 {
     struct ns_dir *d;
     DWORD err = dir_get(ns, &d);
     if (err)
         return err;
-    int dfd = dup(d->dirfd);
-    DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
-    if (!dir) {
-        if (dfd >= 0)
-            close(dfd);
+    DIR *dir = dir_stream(d->dirfd);
+    if (!dir)
         return wi_error_from_errno(errno);
-    }
-    rewinddir(dir);
     dir_lock(d);
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = openat(d->dirfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-            continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            unlinkat(d->dirfd, e->d_name, 0); /* stale: every holder died */
-        } else {
-            struct wi_shared_header h;
-            if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == WI_SHARED_MAGIC)
-                fn(e->d_name, &h, arg);
-        }
-        close(fd);
-    }
+    walk_locked(dir, d->dirfd, fn, arg);
     dir_unlock(d);
     closedir(dir);
     return ERROR_SUCCESS;
+}
+
+/* Lock another user's directory as its owner's processes do (dir_lock),
+ * following a .lock file that was replaced. -1 if it cannot be locked. */
+static int foreign_lock(int dirfd)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        struct stat held, now;
+        int fd = openat(dirfd, ".lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return -1;
+        while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+            ;
+        if (fstat(fd, &held) == 0 && fstatat(dirfd, ".lock", &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+DWORD wi_namespace_walk_users(wi_namespace_walk_fn fn, void *arg)
+{
+    char own[32];
+    snprintf(own, sizeof own, "u%u", (unsigned)geteuid());
+    DIR *root = opendir(root_path());
+    if (!root)
+        return errno == ENOENT ? ERROR_SUCCESS : wi_error_from_errno(errno);
+    struct dirent *e;
+    while ((e = readdir(root))) {
+        const char *p = e->d_name;
+        if (p[0] != 'u' || !p[1] || strspn(p + 1, "0123456789") != strlen(p + 1) || strcmp(p, own) == 0)
+            continue;
+        int dfd = openat(dirfd(root), p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+            continue;
+        DIR *dir = dir_stream(dfd);
+        int lfd = dir ? foreign_lock(dfd) : -1;
+        if (lfd >= 0) {
+            walk_locked(dir, dfd, fn, arg);
+            close(lfd); /* drops the lock */
+        }
+        if (dir)
+            closedir(dir);
+        close(dfd);
+    }
+    closedir(root);
+    return ERROR_SUCCESS;
+}
+
+bool wi_namespace_name(enum wi_ns ns, int fd, const char *file, char *out, size_t size)
+{
+    char stored[MAX_PATH * 4 + 1], check[256];
+    ssize_t n = fgetxattr(fd, NAME_XATTR, stored, sizeof stored - 1);
+    if (n > 0) {
+        stored[n] = 0;
+        /* Whoever may write the file (every user, for a NULL-DACL object)
+         * may write the attribute: it counts only if it names this file. */
+        if (fold_name(stored, ns == WI_NS_PIPE || ns == WI_NS_MAILSLOT, check) == ERROR_SUCCESS &&
+            strcmp(check, file) == 0 && (size_t)n < size) {
+            memcpy(out, stored, (size_t)n + 1);
+            return true;
+        }
+    }
+    /* '~' is always escaped (%7E): it only appears before a hash. */
+    if (!strchr(file, '~')) {
+        size_t o = 0;
+        for (const char *p = file; *p && o + 1 < size; p++) {
+            unsigned hex;
+            if (p[0] == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &hex) == 1) {
+                out[o++] = (char)hex;
+                p += 2;
+            } else {
+                out[o++] = *p;
+            }
+            if (!p[1]) {
+                out[o] = 0;
+                return true;
+            }
+        }
+    }
+    snprintf(out, size, "%s", file);
+    return false;
 }

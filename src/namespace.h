@@ -67,9 +67,29 @@ DWORD wi_namespace_parse_kernel(const char *name, enum wi_ns *ns, const char **r
 /* Absolute path of a namespace directory, created if needed. */
 DWORD wi_namespace_dir(enum wi_ns ns, char *path, size_t size);
 
-/* Run `fn` on every live object file of `ns` (name as stored, shared header
- * mapped read-only), removing stale ones on the way. For tools and tests. */
-DWORD wi_namespace_walk(enum wi_ns ns, void (*fn)(const char *file, const struct wi_shared_header *hdr, void *arg),
-                        void *arg);
+/* Walking the namespace, for tools (introspect.c) and tests. `fn` receives
+ * each live object file: its name as stored, a copy of its shared header,
+ * and a read-only descriptor of it, valid during the call only (it holds no
+ * lock: it does not keep the object alive). The directory lock is held
+ * during the calls, so `fn` must not open or release named objects. */
+typedef void (*wi_namespace_walk_fn)(const char *file, const struct wi_shared_header *hdr, int fd, void *arg);
+
+/* Run `fn` on every live object file of `ns`, removing stale ones on the
+ * way. */
+DWORD wi_namespace_walk(enum wi_ns ns, wi_namespace_walk_fn fn, void *arg);
+
+/* The same over the Local namespace of every other user whose directory we
+ * may read and lock (in practice: when run by root). Unreadable ones are
+ * skipped silently. */
+DWORD wi_namespace_walk_users(wi_namespace_walk_fn fn, void *arg);
+
+/* The name an object file of `ns` was created with (UTF-8, no prefix), into
+ * `out`. Creators record it in an extended attribute of the file (where the
+ * file system keeps user attributes; tmpfs does since Linux 6.6), trusted
+ * only if it escapes to `file`. Without it the file name is unescaped, which
+ * gives pipe and mailslot names case-folded. Returns false when neither
+ * works (a long name stored as prefix + hash, or `size` too small): `out`
+ * then holds the escaped file name. */
+bool wi_namespace_name(enum wi_ns ns, int fd, const char *file, char *out, size_t size);
 
 #endif
