@@ -16,6 +16,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 
 CC ?= cc
 CXX ?= c++
@@ -139,14 +140,18 @@ install: all
 		> $(DESTDIR)$(LIBDIR)/cmake/winipc/winipc-config-version.cmake
 	$(if $(TOOL_BINS),$(MAKE) tools && install -d $(DESTDIR)$(BINDIR) && \
 		for t in $(TOOL_BINS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 docs/winipc.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/winipc $(DESTDIR)$(LIBDIR)/cmake/winipc
 	rm -f $(DESTDIR)$(LIBDIR)/libwinipc.so* $(DESTDIR)$(LIBDIR)/libwinipc.a \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/winipc.pc
 	$(foreach t,$(TOOL_BINS),rm -f $(DESTDIR)$(BINDIR)/$(notdir $(t));)
+	rm -f $(DESTDIR)$(MANDIR)/man1/winipc.1
 
 clean:
 	rm -rf build build-san build-clang
 
--include $(wildcard $(BUILD)/pic/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/examples/*.d)
+-include $(wildcard $(BUILD)/pic/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/examples/*.d \
+	$(BUILD)/tools/*.d)

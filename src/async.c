@@ -96,7 +96,7 @@ DWORD wi_no_io_try(struct wi_object *obj, struct wi_io *io)
 
 static bool has_io_try(const struct wi_object *obj)
 {
-    return obj->ops->io_try && obj->ops->io_try != wi_no_io_try;
+    return obj->ops->io_try != wi_no_io_try;
 }
 
 static unsigned queue_of(enum wi_io_op op)
@@ -566,11 +566,9 @@ static DWORD attempt(struct wi_object *obj, struct wi_io *io)
     if (has_io_try(obj)) {
         err = obj->ops->io_try(obj, io);
     } else if (io->op == WI_IO_READ) {
-        DWORD (*op)(struct wi_object *, void *, DWORD, OVERLAPPED *, DWORD *) = obj->ops->read_overlapped;
-        err = (op ? op : wi_sync_read_overlapped)(obj, io->buf, io->len, io->ov, &io->done);
+        err = obj->ops->read_overlapped(obj, io->buf, io->len, io->ov, &io->done);
     } else if (io->op == WI_IO_WRITE) {
-        DWORD (*op)(struct wi_object *, const void *, DWORD, OVERLAPPED *, DWORD *) = obj->ops->write_overlapped;
-        err = (op ? op : wi_sync_write_overlapped)(obj, io->wbuf, io->wlen, io->ov, &io->done);
+        err = obj->ops->write_overlapped(obj, io->wbuf, io->wlen, io->ov, &io->done);
     } else {
         err = ERROR_INVALID_FUNCTION;
     }

@@ -35,6 +35,7 @@
  * table is guarded by view_table.lock, held across the munmap so that a
  * concurrent MapViewOfFile reusing the address range never meets a stale
  * entry. */
+#include "async.h"
 #include "error.h"
 #include "handle.h"
 #include "mapping.h"
@@ -335,6 +336,7 @@ const struct wi_object_ops wi_mapping_ops = {
     .flush = wi_no_flush,
     .read_overlapped = wi_sync_read_overlapped,
     .write_overlapped = wi_sync_write_overlapped,
+    .io_try = wi_no_io_try,
     .std_fd = wi_no_std_fd,
     .export_fds = mapping_export_fds,
     .import = mapping_import,

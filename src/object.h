@@ -147,16 +147,14 @@ struct wi_object_ops {
      * completes `ov` (event, port, APC). Files use the OVERLAPPED's offset.
      * A type with nothing special uses wi_sync_read_overlapped /
      * wi_sync_write_overlapped: the plain read/write, completed at once, as
-     * Windows allows. NULL (tables written before these slots existed)
-     * means the same. A type whose requests must stay pending implements
+     * Windows allows. A type whose requests must stay pending implements
      * io_try instead. */
     DWORD (*read_overlapped)(struct wi_object *obj, void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
     DWORD (*write_overlapped)(struct wi_object *obj, const void *buf, DWORD len, OVERLAPPED *ov, DWORD *done);
 
     /* Overlapped I/O that may stay pending: attempt the request without
      * blocking (contract in async.h). wi_no_io_try: the type has none, its
-     * requests complete at once through read_overlapped/write_overlapped.
-     * NULL means the same. */
+     * requests complete at once through read_overlapped/write_overlapped. */
     DWORD (*io_try)(struct wi_object *obj, struct wi_io *io);
 
     /* The Linux fd that stands for this object as a process's standard
