@@ -60,19 +60,23 @@ static double raw_roundtrip(long n, size_t size)
     return t / n * 1e9;
 }
 
+/* Message mode for pipe_roundtrip (both ends read messages). */
+static int message_mode;
+
 /* The child is the client: it opens the pipe by name like an unrelated
  * program would. */
 static double pipe_roundtrip(long n, DWORD size)
 {
     static char buf[65536];
-    HANDLE server = CreateNamedPipeA(PIPE_NAME, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0,
-                                     NULL);
+    DWORD type = message_mode ? PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE : PIPE_TYPE_BYTE;
+    HANDLE server = CreateNamedPipeA(PIPE_NAME, PIPE_ACCESS_DUPLEX, type | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
     if (server == INVALID_HANDLE_VALUE)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
         HANDLE c = CreateFileA(PIPE_NAME, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
-        if (c == INVALID_HANDLE_VALUE)
+        DWORD mode = PIPE_READMODE_MESSAGE;
+        if (c == INVALID_HANDLE_VALUE || (message_mode && !SetNamedPipeHandleState(c, &mode, NULL, NULL)))
             _exit(1);
         for (long i = 0; i < n; i++) {
             DWORD w;
@@ -155,18 +159,49 @@ static double pipe_throughput(long total)
     return total / t / (1 << 20);
 }
 
+/* This VM's scheduling noise swings a single run by 2x either way: each
+ * figure is the best of REPS runs, winipc and raw alternating. */
+#define REPS 5
+
+static double best_lat(double (*raw)(long, size_t), double (*wi)(long, DWORD), long n, size_t size, double *raw_best)
+{
+    double w = 1e300, r = 1e300;
+    for (int i = 0; i < REPS; i++) {
+        double a = raw(n, size), b = wi(n, (DWORD)size);
+        if (a < r)
+            r = a;
+        if (b > 0 && b < w)
+            w = b;
+    }
+    *raw_best = r;
+    return w;
+}
+
 int main(void)
 {
-    long n = bench_iters(50000);
-    double raw = raw_roundtrip(n, 1), wi = pipe_roundtrip(n, 1);
+    long n = bench_iters(20000);
+    double raw, wi;
+    wi = best_lat(raw_roundtrip, pipe_roundtrip, n, 1, &raw);
     bench_row("named pipe round trip, 1 B, byte mode", "ns", wi, raw, "AF_UNIX stream ping-pong");
-    raw = raw_roundtrip(n, 4096);
-    wi = pipe_roundtrip(n, 4096);
+    wi = best_lat(raw_roundtrip, pipe_roundtrip, n, 4096, &raw);
     bench_row("named pipe round trip, 4 KiB, byte mode", "ns", wi, raw, "AF_UNIX stream ping-pong");
-    long total = bench_iters(1L << 30);
-    raw = raw_throughput(total);
-    wi = pipe_throughput(total);
+    message_mode = 1;
+    wi = best_lat(raw_roundtrip, pipe_roundtrip, n, 1, &raw);
+    bench_row("named pipe round trip, 1 B, message mode", "ns", wi, raw, "AF_UNIX stream ping-pong");
+    wi = best_lat(raw_roundtrip, pipe_roundtrip, n, 4096, &raw);
+    bench_row("named pipe round trip, 4 KiB, message mode", "ns", wi, raw, "AF_UNIX stream ping-pong");
+    message_mode = 0;
+    long total = bench_iters(1L << 29);
+    raw = 0;
+    wi = 0;
+    for (int i = 0; i < REPS; i++) {
+        double a = raw_throughput(total), b = pipe_throughput(total);
+        if (a > raw)
+            raw = a;
+        if (b > wi)
+            wi = b;
+    }
     /* For throughput higher is better: the ratio printed is winipc / raw. */
-    bench_row("named pipe throughput, 64 KiB writes", "MiB/s", wi, raw, "AF_UNIX stream");
+    bench_row("named pipe throughput, 64 KiB writes (higher=better)", "MiB/s", wi, raw, "AF_UNIX stream");
     return 0;
 }
