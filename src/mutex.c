@@ -45,7 +45,7 @@
 #define TID_MASK 0x3FFFFFFFu
 #define ABANDONED 0x40000000u
 #define MAX_RECURSION 0x7FFFFFFFu
-#define POLL_MS 50 /* liveness-check interval without thread pidfds */
+#define POLL_MS WI_OWNER_POLL_MS /* liveness-check interval where pidfds cannot tell */
 
 struct mutex_shared {
     struct wi_shared_header hdr;
@@ -127,14 +127,15 @@ static DWORD mutex_wait_prepare(struct wi_object *obj)
             mutex_owner_died(obj, owner, 0);
         return 1;
     }
-    switch (wi_owner_watch(owner, start, obj, mutex_owner_died)) {
+    bool leader, poll_now;
+    switch (wi_owner_watch(owner, start, obj, mutex_owner_died, &leader, &poll_now)) {
     case ERROR_SUCCESS:
         /* A process's main thread can end (ExitThread) while its other
-         * threads run; its pidfd fires only with the whole process, so poll
-         * its liveness meanwhile. */
-        if (!wi_thread_is_group_leader(owner))
+         * threads run; its pidfd fires only with the whole process, so its
+         * liveness is polled meanwhile (owner_watch.h). */
+        if (!leader)
             return INFINITE;
-        if (!wi_thread_alive(owner, start)) {
+        if (poll_now && !wi_thread_alive(owner, start)) {
             mutex_owner_died(obj, owner, start);
             return 0;
         }

@@ -33,6 +33,8 @@ struct watch {
     pid_t tid;
     uint64_t start;
     int pidfd;
+    bool leader;         /* a process's main thread: its pidfd fires late */
+    uint64_t polled_ns;  /* leader: when its liveness was last checked */
     struct subscriber *subs;
     struct watch *next;
 };
@@ -176,8 +178,32 @@ static bool thread_pidfds_disabled(void)
     return no_thread_pidfd == 1;
 }
 
-DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died)
+static uint64_t monotonic_ns(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* After the watch is found or made: a main thread's watch asks the caller
+ * to check liveness itself at most every WI_OWNER_POLL_MS. */
+static void leader_poll(struct watch *w, bool *leader, bool *poll_now)
+{
+    *leader = w->leader;
+    *poll_now = false;
+    if (w->leader) {
+        uint64_t now = monotonic_ns();
+        if (now - w->polled_ns >= (uint64_t)WI_OWNER_POLL_MS * 1000000u) {
+            w->polled_ns = now;
+            *poll_now = true;
+        }
+    }
+}
+
+DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died, bool *leader,
+                     bool *poll_now)
+{
+    *leader = *poll_now = false;
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_atfork);
     if (thread_pidfds_disabled())
@@ -188,6 +214,7 @@ DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_
     for (w = watches; w && !(w->tid == tid && w->start == start); w = w->next)
         ;
     if (w) {
+        leader_poll(w, leader, poll_now);
         for (struct subscriber *s = w->subs; s; s = s->next)
             if (s->obj == obj) {
                 pthread_mutex_unlock(&lock);
@@ -223,6 +250,8 @@ DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_
         w->tid = tid;
         w->start = start;
         w->pidfd = fd;
+        w->leader = wi_thread_is_group_leader(tid);
+        w->polled_ns = monotonic_ns(); /* just found alive */
         DWORD err = wi_service_watch(fd, on_thread_exit, w);
         if (err) {
             close(fd);

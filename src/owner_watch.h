@@ -18,13 +18,23 @@
 
 typedef void (*wi_owner_died_fn)(struct wi_object *obj, pid_t tid, uint64_t start);
 
+/* How often the owner of a watch on a process's main thread is polled. */
+#define WI_OWNER_POLL_MS 50
+
 /* Call died(obj, tid, start) when thread (tid, start) is gone. Holds no
  * reference on obj: the object's destroy must call wi_owner_unwatch(), so a
  * watch never keeps an object (or its name) alive. A (tid, start, obj)
  * already watched is not added twice. Returns ERROR_SUCCESS (armed), ERROR_NOT_FOUND (that thread is
  * already gone: nothing armed, the caller handles the death now), or
- * ERROR_NOT_SUPPORTED (no thread pidfds here). */
-DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died);
+ * ERROR_NOT_SUPPORTED (no thread pidfds here).
+ *
+ * A process's main thread can end while its other threads run, and its
+ * pidfd fires only with the whole process: for such a watch *leader is set,
+ * the caller must sleep at most WI_OWNER_POLL_MS at a time, and *poll_now
+ * says when (at most every WI_OWNER_POLL_MS per watch) it should check
+ * wi_thread_alive() itself. The leader test is made once per watch. */
+DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_died_fn died, bool *leader,
+                     bool *poll_now);
 
 /* Forget every watch subscribed for `obj` (its destroy). */
 void wi_owner_unwatch(struct wi_object *obj);

@@ -680,7 +680,9 @@ static DWORD set_timer(HANDLE h, const LARGE_INTEGER *due_time, LONG period, PTI
         }
         /* One watch per thread (the same thread object is not subscribed
          * twice); without one (old kernel) completion_due checks instead. */
-        wi_owner_watch(wi_thread_self_tid(), wi_thread_self_start(), cp->thread, completion_thread_died);
+        bool leader, poll_now;
+        wi_owner_watch(wi_thread_self_tid(), wi_thread_self_start(), cp->thread, completion_thread_died, &leader,
+                       &poll_now);
     }
     pthread_mutex_lock(&cp_lock);
     if (tm->cp)

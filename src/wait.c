@@ -204,7 +204,14 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
             if (atomic_load_explicit(words[i], memory_order_relaxed) != seen[i]) {
                 DWORD r = try_any(count, objs, cookies);
                 if (r != WAIT_TIMEOUT) {
-                    budget = budget * 2 > ceiling ? ceiling : budget * 2;
+                    /* Success past the deadline means we were preempted
+                     * while spinning (the peer shares our CPU): the object
+                     * came because we stopped running, not because we
+                     * spun, so it counts as a failure. */
+                    if (now_ns() > end)
+                        budget /= 2;
+                    else
+                        budget = budget * 2 > ceiling ? ceiling : budget * 2;
                     return r;
                 }
                 seen[i] = atomic_load_explicit(words[i], memory_order_relaxed);
