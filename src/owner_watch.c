@@ -252,6 +252,7 @@ DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_
         w->pidfd = fd;
         w->leader = wi_thread_is_group_leader(tid);
         w->polled_ns = monotonic_ns(); /* just found alive */
+        leader_poll(w, leader, poll_now);
         DWORD err = wi_service_watch(fd, on_thread_exit, w);
         if (err) {
             close(fd);
