@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,10 +229,11 @@ static DWORD wait_any(unsigned count, struct wi_object **objs, struct wi_waitabl
 {
     _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS + 1];
     uint32_t vals[MAXIMUM_WAIT_OBJECTS + 1];
-    uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
+    uint32_t cookies[MAXIMUM_WAIT_OBJECTS]; /* only the first `count` are used */
     struct timespec ts, *deadline = NULL, sleep_until;
     DWORD r;
 
+    memset(cookies, 0, count * sizeof cookies[0]);
     r = try_any(count, objs, cookies);
     if (r != WAIT_TIMEOUT)
         return r;
@@ -304,8 +306,9 @@ static DWORD wait_all(unsigned count, struct wi_object **objs, struct wi_waitabl
 {
     _Atomic uint32_t *words[MAXIMUM_WAIT_OBJECTS + 1];
     uint32_t vals[MAXIMUM_WAIT_OBJECTS + 1];
-    uint32_t cookies[MAXIMUM_WAIT_OBJECTS] = {0};
+    uint32_t cookies[MAXIMUM_WAIT_OBJECTS]; /* only the first `count` are used */
     unsigned order[MAXIMUM_WAIT_OBJECTS], nlock = 0;
+    memset(cookies, 0, count * sizeof cookies[0]);
     struct timespec ts, *deadline = ms == 0 || ms == INFINITE ? NULL : wi_deadline(ms, &ts), sleep_until;
 
     for (unsigned i = 0; i < count; i++) {
@@ -461,6 +464,16 @@ static DWORD wait_handles(DWORD count, const HANDLE *handles, BOOL wait_all, DWO
 
 WINBASEAPI DWORD WINAPI WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds)
 {
+    /* The signaled fast path, without the generic wait's set-up: one pin,
+     * one try, one unpin, no system call. */
+    struct wi_pin pin;
+    if (wi_handle_get(hHandle, WI_TYPE_NONE, SYNCHRONIZE, &pin) == ERROR_SUCCESS) {
+        uint32_t cookie = 0;
+        DWORD r = pin.obj->ops->waitable(pin.obj) ? pin.obj->ops->try_satisfy(pin.obj, &cookie, 0) : WAIT_FAILED;
+        wi_handle_put(&pin);
+        if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED_0)
+            return r;
+    }
     return wait_handles(1, &hHandle, FALSE, dwMilliseconds, FALSE);
 }
 
