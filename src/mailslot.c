@@ -69,6 +69,7 @@
 #include "mailslot.h"
 
 #include "async.h"
+#include "device_name.h"
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
@@ -689,49 +690,6 @@ static DWORD slot_file_open(struct mailslot *m, const char *ns_name, bool create
 
 /* --- names ------------------------------------------------------------------------- */
 
-static bool is_sep(char c)
-{
-    return c == '\\' || c == '/';
-}
-
-/* NAME_VERBATIM: "\\?\mailslot\x", where Windows takes the rest as it is. */
-enum name_kind { NAME_LOCAL, NAME_VERBATIM, NAME_REMOTE, NAME_BAD };
-
-/* Split "\\.\mailslot\rest" (either slash, "mailslot" in any case). The
- * network forms "\\*\mailslot\x", "\\domain\mailslot\x" and
- * "\\computer\mailslot\x" are NAME_REMOTE. */
-static enum name_kind split_name(const char *name, const char **rest)
-{
-    if (strncmp(name, "\\\\?\\", 4) == 0) {
-        if (strncasecmp(name + 4, "mailslot\\", 9) != 0)
-            return NAME_BAD;
-        *rest = name + 13;
-        return NAME_VERBATIM;
-    }
-    if (!is_sep(name[0]) || !is_sep(name[1]))
-        return NAME_BAD;
-    const char *host = name + 2, *p = host;
-    while (*p && !is_sep(*p))
-        p++;
-    if (p == host || !*p || strncasecmp(p + 1, "mailslot", 8) != 0 || !is_sep(p[9]))
-        return NAME_BAD;
-    *rest = p + 10;
-    return (p - host == 1 && host[0] == '.') ? NAME_LOCAL : NAME_REMOTE;
-}
-
-/* The name inside the namespace: Windows turns '/' into '\' in "\\.\"
- * paths (not in "\\?\" ones), so \\.\mailslot\a/b is \\.\mailslot\a\b. */
-static DWORD ns_name_of(const char *rest, enum name_kind kind, char **out)
-{
-    char *n = strdup(rest);
-    if (!n)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    for (char *p = n; *p && kind == NAME_LOCAL; p++)
-        if (*p == '/')
-            *p = '\\';
-    *out = n;
-    return ERROR_SUCCESS;
-}
 
 /* --- inheritance -------------------------------------------------------------------- */
 
@@ -841,19 +799,19 @@ static DWORD server_claim(struct mailslot *m, DWORD max_size, DWORD timeout, boo
 static HANDLE create_mailslot(const char *name, DWORD max_size, DWORD timeout, const SECURITY_ATTRIBUTES *sa)
 {
     const char *rest;
-    enum name_kind kind;
+    enum wi_device_name kind;
     DWORD err, hflags;
     bool world;
 
     if (!name)
         return wi_fail_invalid(ERROR_PATH_NOT_FOUND);
-    kind = split_name(name, &rest);
+    kind = wi_device_name_split(name, "mailslot", &rest);
     /* A mailslot is always local to the computer that creates it: a network
      * name is a path to another machine that Windows cannot create on
      * (ERROR_BAD_NETPATH, as for any unreachable network path). */
-    if (kind == NAME_REMOTE)
+    if (kind == WI_DEVNAME_REMOTE)
         return wi_fail_invalid(ERROR_BAD_NETPATH);
-    if (kind == NAME_BAD || !*rest)
+    if (kind == WI_DEVNAME_BAD || !*rest)
         return wi_fail_invalid(ERROR_INVALID_NAME);
     err = wi_sa_parse_for(sa, &wi_mailslot_ops, &hflags, &world);
     if (err)
@@ -864,7 +822,7 @@ static HANDLE create_mailslot(const char *name, DWORD max_size, DWORD timeout, c
     HANDLE h = NULL;
     if (!m)
         return wi_fail_invalid(ERROR_NOT_ENOUGH_MEMORY);
-    err = ns_name_of(rest, kind, &ns_name);
+    err = wi_device_name_normalize(rest, kind, &ns_name);
     if (!err)
         err = slot_file_open(m, ns_name, true, world);
     free(ns_name);
@@ -892,13 +850,13 @@ DWORD wi_mailslot_client_open(const char *name_utf8, DWORD access, const SECURIT
     const char *rest;
     DWORD err, hflags;
     bool world;
-    enum name_kind kind = split_name(name_utf8, &rest);
+    enum wi_device_name kind = wi_device_name_split(name_utf8, "mailslot", &rest);
 
     switch (kind) {
-    case NAME_LOCAL:
-    case NAME_VERBATIM:
+    case WI_DEVNAME_LOCAL:
+    case WI_DEVNAME_VERBATIM:
         break;
-    case NAME_REMOTE:
+    case WI_DEVNAME_REMOTE:
         return ERROR_NOT_SUPPORTED; /* network mailslots and broadcasts: a later phase */
     default:
         return ERROR_INVALID_NAME;
@@ -913,7 +871,7 @@ DWORD wi_mailslot_client_open(const char *name_utf8, DWORD access, const SECURIT
     char *ns_name = NULL;
     if (!m)
         return ERROR_NOT_ENOUGH_MEMORY;
-    err = ns_name_of(rest, kind, &ns_name);
+    err = wi_device_name_normalize(rest, kind, &ns_name);
     if (!err)
         err = slot_file_open(m, ns_name, false, false);
     free(ns_name);

@@ -116,6 +116,7 @@
 #include "named_pipe.h"
 
 #include "async.h"
+#include "device_name.h"
 #include "error.h"
 #include "futex.h"
 #include "handle.h"
@@ -289,11 +290,6 @@ static uint32_t next_gen(uint32_t gen)
 
 /* --- names ---------------------------------------------------------------------- */
 
-static bool is_sep(char c)
-{
-    return c == '\\' || c == '/';
-}
-
 /* UTF-16 code units of a UTF-8 string, as Windows counts a name's length. */
 static size_t utf16_units(const char *s)
 {
@@ -307,42 +303,6 @@ static size_t utf16_units(const char *s)
     return n;
 }
 
-/* NAME_VERBATIM: "\\?\pipe\x", where Windows takes the rest as it is. */
-enum name_kind { NAME_LOCAL, NAME_VERBATIM, NAME_REMOTE, NAME_BAD };
-
-/* Split "\\.\pipe\rest" (either slash, "pipe" in any case). Remote names
- * "\\server\pipe\rest" are recognised so that callers can refuse them with
- * ERROR_NOT_SUPPORTED rather than ERROR_INVALID_NAME. */
-static enum name_kind split_pipe_name(const char *name, const char **rest)
-{
-    if (strncmp(name, "\\\\?\\", 4) == 0 && strncasecmp(name + 4, "pipe\\", 5) == 0) {
-        *rest = name + 9;
-        return NAME_VERBATIM;
-    }
-    if (!is_sep(name[0]) || !is_sep(name[1]))
-        return NAME_BAD;
-    const char *host = name + 2, *p = host;
-    while (*p && !is_sep(*p))
-        p++;
-    if (p == host || !*p || strncasecmp(p + 1, "pipe", 4) != 0 || !is_sep(p[5]))
-        return NAME_BAD;
-    *rest = p + 6;
-    return (p - host == 1 && host[0] == '.') ? NAME_LOCAL : NAME_REMOTE;
-}
-
-/* The name inside the pipe namespace: Windows turns '/' into '\' in "\\.\"
- * paths (not in "\\?\" ones), so both spellings reach the same pipe. */
-static DWORD pipe_ns_name(const char *rest, enum name_kind kind, char **out)
-{
-    char *n = strdup(rest);
-    if (!n)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    for (char *p = n; *p && kind == NAME_LOCAL; p++)
-        if (*p == '/')
-            *p = '\\';
-    *out = n;
-    return ERROR_SUCCESS;
-}
 
 /* --- the socket directory ---------------------------------------------------- */
 
@@ -1312,14 +1272,14 @@ static HANDLE create_named_pipe(const char *name, DWORD open_mode, DWORD pipe_mo
     const DWORD pipe_flags = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_NOWAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD direction = open_mode & PIPE_ACCESS_DUPLEX;
     const char *rest;
-    enum name_kind kind;
+    enum wi_device_name kind;
     DWORD err, hflags;
     bool world;
 
     if (!name)
         return wi_fail_invalid(ERROR_PATH_NOT_FOUND);
-    kind = split_pipe_name(name, &rest);
-    if ((kind != NAME_LOCAL && kind != NAME_VERBATIM) || !*rest || utf16_units(name) > 256)
+    kind = wi_device_name_split(name, "pipe", &rest);
+    if ((kind != WI_DEVNAME_LOCAL && kind != WI_DEVNAME_VERBATIM) || !*rest || utf16_units(name) > 256)
         return wi_fail_invalid(ERROR_INVALID_NAME);
     if (!direction || (open_mode & ~(open_flags | PIPE_ACCESS_DUPLEX)) || (pipe_mode & ~pipe_flags) ||
         max_instances == 0 || max_instances > PIPE_UNLIMITED_INSTANCES)
@@ -1346,7 +1306,7 @@ static HANDLE create_named_pipe(const char *name, DWORD open_mode, DWORD pipe_mo
     e->in_size = in_size;
     e->obj.io_overlapped = open_mode & FILE_FLAG_OVERLAPPED;
     atomic_store(&e->mode, pipe_mode & (PIPE_READMODE_MESSAGE | PIPE_NOWAIT));
-    err = pipe_ns_name(rest, kind, &ns_name);
+    err = wi_device_name_normalize(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, true, world, &p);
     if (!err)
@@ -1460,13 +1420,13 @@ DWORD wi_pipe_client_open(const char *name_utf8, DWORD access, DWORD share, cons
     const char *rest;
     DWORD err, hflags;
     bool world;
-    enum name_kind kind = split_pipe_name(name_utf8, &rest);
+    enum wi_device_name kind = wi_device_name_split(name_utf8, "pipe", &rest);
 
     switch (kind) {
-    case NAME_LOCAL:
-    case NAME_VERBATIM:
+    case WI_DEVNAME_LOCAL:
+    case WI_DEVNAME_VERBATIM:
         break;
-    case NAME_REMOTE:
+    case WI_DEVNAME_REMOTE:
         return ERROR_NOT_SUPPORTED; /* pipes on another machine: a later phase (SMB) */
     default:
         return ERROR_INVALID_NAME;
@@ -1490,7 +1450,7 @@ DWORD wi_pipe_client_open(const char *name_utf8, DWORD access, DWORD share, cons
     /* Without SECURITY_SQOS_PRESENT a pipe client allows impersonation, as
      * on Windows. */
     e->client_level = (flags_and_attrs & SECURITY_SQOS_PRESENT) ? (flags_and_attrs >> 16) & 3 : 2;
-    err = pipe_ns_name(rest, kind, &ns_name);
+    err = wi_device_name_normalize(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, false, false, NULL);
     free(ns_name);
@@ -1802,12 +1762,12 @@ static DWORD wait_named_pipe(const char *name, DWORD timeout)
     const char *rest;
     if (!name)
         return ERROR_PATH_NOT_FOUND;
-    enum name_kind kind = split_pipe_name(name, &rest);
+    enum wi_device_name kind = wi_device_name_split(name, "pipe", &rest);
     switch (kind) {
-    case NAME_LOCAL:
-    case NAME_VERBATIM:
+    case WI_DEVNAME_LOCAL:
+    case WI_DEVNAME_VERBATIM:
         break;
-    case NAME_REMOTE:
+    case WI_DEVNAME_REMOTE:
         return ERROR_NOT_SUPPORTED;
     default:
         return ERROR_PATH_NOT_FOUND; /* not a pipe path at all */
@@ -1819,7 +1779,7 @@ static DWORD wait_named_pipe(const char *name, DWORD timeout)
     char *ns_name = NULL;
     if (!e)
         return ERROR_NOT_ENOUGH_MEMORY;
-    DWORD err = pipe_ns_name(rest, kind, &ns_name);
+    DWORD err = wi_device_name_normalize(rest, kind, &ns_name);
     if (!err)
         err = pipe_file_open(e, ns_name, false, false, NULL);
     free(ns_name);
