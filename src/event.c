@@ -172,24 +172,12 @@ static const struct wi_kernel_object_spec event_spec = {
 static HANDLE create_event(LPSECURITY_ATTRIBUTES sa, const char *name, bool manual, bool initial, DWORD access)
 {
     struct event_init in = {manual, initial};
-    struct wi_kernel_object_spec spec = event_spec;
-    bool existed;
-    HANDLE h;
-    spec.init_arg = &in;
-    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
-    if (err)
-        return wi_fail_null(err);
-    /* Windows reports an existing name through the last error of a
-     * successful call, and clears it otherwise. */
-    wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
-    return h;
+    return wi_kernel_object_create(&event_spec, &in, sa, name, access);
 }
 
 static HANDLE open_event(DWORD access, BOOL inherit, const char *name)
 {
-    HANDLE h;
-    DWORD err = wi_kernel_object_open(&event_spec, name, access, inherit, &h);
-    return err ? wi_fail_null(err) : h;
+    return wi_kernel_object_open(&event_spec, name, access, inherit);
 }
 
 WINBASEAPI HANDLE WINAPI CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,

@@ -2,8 +2,8 @@
 /* The common body of CreateX/OpenX for the kernel-object types that share
  * one namespace (events, mutexes, semaphores, waitable timers): parse the
  * security attributes, create or open the named object (or make an unnamed
- * one), and give it a handle. Each type file keeps its own argument checks
- * and last-error reporting. */
+ * one), give it a handle, and report as Windows does. Each type file keeps
+ * only its own argument checks. */
 #ifndef WINIPC_KERNEL_OBJECT_H
 #define WINIPC_KERNEL_OBJECT_H
 
@@ -15,20 +15,22 @@ struct wi_kernel_object_spec {
     size_t shared_size; /* its shared state */
     /* Initialise new shared state (not called for an existing name). */
     wi_object_init_fn init;
-    void *init_arg;
     /* Optional: validate an object found under the name; returns a Win32
      * error to refuse it. */
     DWORD (*check)(struct wi_object *obj);
 };
 
-/* CreateX: `name` NULL or "" makes an unnamed object. *existed tells whether
- * an existing named object was opened (the caller sets
- * ERROR_ALREADY_EXISTS). */
-DWORD wi_kernel_object_create(const struct wi_kernel_object_spec *spec, const SECURITY_ATTRIBUTES *sa,
-                              const char *name, DWORD access, HANDLE *out, bool *existed);
+/* CreateX: `name` NULL or "" makes an unnamed object; `init_arg` goes to
+ * spec->init. Returns the handle with the last error ERROR_ALREADY_EXISTS
+ * when an existing named object was opened and 0 otherwise (Windows
+ * reports an existing name through a successful call), or NULL with the
+ * last error set. */
+HANDLE wi_kernel_object_create(const struct wi_kernel_object_spec *spec, void *init_arg,
+                               const SECURITY_ATTRIBUTES *sa, const char *name, DWORD access);
 
-/* OpenX: a NULL name → ERROR_INVALID_PARAMETER; missing → ERROR_FILE_NOT_FOUND. */
-DWORD wi_kernel_object_open(const struct wi_kernel_object_spec *spec, const char *name, DWORD access, BOOL inherit,
-                            HANDLE *out);
+/* OpenX: the handle, or NULL with the last error (a NULL name →
+ * ERROR_INVALID_PARAMETER; missing → ERROR_FILE_NOT_FOUND). */
+HANDLE wi_kernel_object_open(const struct wi_kernel_object_spec *spec, const char *name, DWORD access,
+                             BOOL inherit);
 
 #endif

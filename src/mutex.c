@@ -230,26 +230,16 @@ static const struct wi_kernel_object_spec mutex_spec = {
     .init = mutex_init,
 };
 
+/* An existing mutex is opened as is: bInitialOwner does not acquire it
+ * (Windows documents exactly this; spec->init runs for new ones only). */
 static HANDLE create_mutex(LPSECURITY_ATTRIBUTES sa, const char *name, bool initial_owner, DWORD access)
 {
-    struct wi_kernel_object_spec spec = mutex_spec;
-    bool existed;
-    HANDLE h;
-    spec.init_arg = &initial_owner;
-    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
-    if (err)
-        return wi_fail_null(err);
-    /* An existing mutex is opened as is: bInitialOwner does not acquire it
-     * (Windows documents exactly this). */
-    wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
-    return h;
+    return wi_kernel_object_create(&mutex_spec, &initial_owner, sa, name, access);
 }
 
 static HANDLE open_mutex(DWORD access, BOOL inherit, const char *name)
 {
-    HANDLE h;
-    DWORD err = wi_kernel_object_open(&mutex_spec, name, access, inherit, &h);
-    return err ? wi_fail_null(err) : h;
+    return wi_kernel_object_open(&mutex_spec, name, access, inherit);
 }
 
 WINBASEAPI HANDLE WINAPI CreateMutexA(LPSECURITY_ATTRIBUTES lpMutexAttributes, BOOL bInitialOwner, LPCSTR lpName)

@@ -128,26 +128,15 @@ static const struct wi_kernel_object_spec semaphore_spec = {
 static HANDLE create_semaphore(LPSECURITY_ATTRIBUTES sa, LONG initial, LONG maximum, const char *name, DWORD access)
 {
     struct semaphore_init in = {initial, maximum};
-    struct wi_kernel_object_spec spec = semaphore_spec;
-    bool existed;
-    HANDLE h;
-
     /* Windows: lMaximumCount <= 0, lInitialCount < 0 or > lMaximumCount. */
     if (maximum <= 0 || initial < 0 || initial > maximum)
         return wi_fail_null(ERROR_INVALID_PARAMETER);
-    spec.init_arg = &in;
-    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
-    if (err)
-        return wi_fail_null(err);
-    wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
-    return h;
+    return wi_kernel_object_create(&semaphore_spec, &in, sa, name, access);
 }
 
 static HANDLE open_semaphore(DWORD access, BOOL inherit, const char *name)
 {
-    HANDLE h;
-    DWORD err = wi_kernel_object_open(&semaphore_spec, name, access, inherit, &h);
-    return err ? wi_fail_null(err) : h;
+    return wi_kernel_object_open(&semaphore_spec, name, access, inherit);
 }
 
 WINBASEAPI HANDLE WINAPI CreateSemaphoreA(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,

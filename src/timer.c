@@ -615,22 +615,12 @@ static const struct wi_kernel_object_spec timer_spec = {
 
 static HANDLE create_timer(LPSECURITY_ATTRIBUTES sa, const char *name, bool manual, DWORD access)
 {
-    struct wi_kernel_object_spec spec = timer_spec;
-    bool existed;
-    HANDLE h;
-    spec.init_arg = &manual;
-    DWORD err = wi_kernel_object_create(&spec, sa, name, access, &h, &existed);
-    if (err)
-        return wi_fail_null(err);
-    wi_set_last_error(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
-    return h;
+    return wi_kernel_object_create(&timer_spec, &manual, sa, name, access);
 }
 
 static HANDLE open_timer(DWORD access, BOOL inherit, const char *name)
 {
-    HANDLE h;
-    DWORD err = wi_kernel_object_open(&timer_spec, name, access, inherit, &h);
-    return err ? wi_fail_null(err) : h;
+    return wi_kernel_object_open(&timer_spec, name, access, inherit);
 }
 
 /* A completion record for `fn`, with its alarm armed but not yet watched. */
