@@ -14,15 +14,6 @@
 #define NT_STATUS_CANCELLED 0xC0000120u
 #define NT_STATUS_PIPE_BROKEN 0xC000014Bu
 
-static const char *pipe_name(const char *base)
-{
-    static char buf[8][160];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static HANDLE server_open(const char *name, DWORD flags)
 {
     return CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | flags, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 4,
@@ -64,7 +55,7 @@ static int child_client(const char *name, const char *go_name)
 
 static void test_cross_process(void)
 {
-    const char *name = pipe_name("xproc");
+    const char *name = t_pipe_name("xproc");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED);
     HANDLE ev = CreateEventA(NULL, TRUE, TRUE, NULL), go = CreateEventA(NULL, TRUE, FALSE, t_name("xproc-go"));
     OVERLAPPED ov;
@@ -137,7 +128,7 @@ static void test_cross_process(void)
 
 static void test_connected_first(void)
 {
-    const char *name = pipe_name("first");
+    const char *name = t_pipe_name("first");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), ev = CreateEventA(NULL, TRUE, TRUE, NULL);
     HANDLE c = client_open(name, FILE_FLAG_OVERLAPPED);
     OVERLAPPED ov;
@@ -191,7 +182,7 @@ static void CALLBACK count_apc(ULONG_PTR arg)
 
 static void test_wait_and_cancel(void)
 {
-    const char *name = pipe_name("cancel");
+    const char *name = t_pipe_name("cancel");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), c = client_open(name, 0);
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
     OVERLAPPED ov, ov2;
@@ -263,7 +254,7 @@ static void test_wait_and_cancel(void)
 
 static void test_order(void)
 {
-    const char *name = pipe_name("order");
+    const char *name = t_pipe_name("order");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), c = client_open(name, 0);
     HANDLE e1 = CreateEventA(NULL, TRUE, FALSE, NULL), e2 = CreateEventA(NULL, TRUE, FALSE, NULL);
     OVERLAPPED o1, o2;
@@ -302,7 +293,7 @@ static DWORD WINAPI drain_all(LPVOID arg)
 
 static void test_pending_write(void)
 {
-    const char *name = pipe_name("wfull");
+    const char *name = t_pipe_name("wfull");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), c = client_open(name, 0);
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
     static char chunk[65536];
@@ -348,7 +339,7 @@ static void WINAPI routine(DWORD err, DWORD bytes, LPOVERLAPPED ov)
 
 static void test_completion_routines(void)
 {
-    const char *name = pipe_name("ex");
+    const char *name = t_pipe_name("ex");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), c = client_open(name, 0);
     HANDLE ev = CreateEventA(NULL, TRUE, TRUE, NULL);
     OVERLAPPED ov;
@@ -394,7 +385,7 @@ static void test_completion_routines(void)
 
 static void test_port(void)
 {
-    const char *name = pipe_name("port");
+    const char *name = t_pipe_name("port");
     HANDLE s = server_open(name, FILE_FLAG_OVERLAPPED), c = client_open(name, 0);
     HANDLE port = CreateIoCompletionPort(s, NULL, 0xA1, 1);
     OVERLAPPED ov;
@@ -424,7 +415,7 @@ static void test_port(void)
     T_OK(po == &ov && key == 0xA1 && n == 0, "*lpOverlapped is the request's");
 
     /* CancelIoEx: the cancelled request still reports to the port. */
-    HANDLE s2 = server_open(pipe_name("port2"), FILE_FLAG_OVERLAPPED);
+    HANDLE s2 = server_open(t_pipe_name("port2"), FILE_FLAG_OVERLAPPED);
     T_OK(CreateIoCompletionPort(s2, port, 0xA2, 0) == port, "a second pipe on the same port");
     ov_init(&ov, NULL);
     T_ERR(ConnectNamedPipe(s2, &ov), ERROR_IO_PENDING, "a pending connect");
@@ -435,7 +426,7 @@ static void test_port(void)
 
     /* Closing the handle ends its pending I/O (Windows' pipe file system
      * completes a read with STATUS_PIPE_BROKEN). */
-    HANDLE c2 = client_open(pipe_name("port2"), 0);
+    HANDLE c2 = client_open(t_pipe_name("port2"), 0);
     T_OK(c2 != INVALID_HANDLE_VALUE, "a client for it");
     ov_init(&ov, NULL);
     T_ERR(ReadFile(s2, buf, sizeof buf, NULL, &ov), ERROR_IO_PENDING, "a pending read");
@@ -454,7 +445,7 @@ static void test_port(void)
 
 static void test_sync_handle(void)
 {
-    const char *name = pipe_name("sync");
+    const char *name = t_pipe_name("sync");
     HANDLE s = server_open(name, 0), c = client_open(name, 0), ev = CreateEventA(NULL, TRUE, FALSE, NULL);
     OVERLAPPED ov;
     char buf[16] = {0};

@@ -25,16 +25,6 @@
 #define C_EVENT 17
 #define C_ARGS 18
 
-/* "\\.\pipe\winipc-test-<base>" */
-static const char *pipe_name(const char *base)
-{
-    static char buf[8][160];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static HANDLE server_open(const char *name, DWORD open_mode, DWORD max)
 {
     return CreateNamedPipeA(name, open_mode, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, max, 4096, 4096, 0,
@@ -257,7 +247,7 @@ static BOOL refused(const char *name, DWORD open_mode, DWORD pipe_mode, DWORD ma
 
 static void test_parameters(void)
 {
-    const char *name = pipe_name("params");
+    const char *name = t_pipe_name("params");
     HANDLE h;
 
     SetLastError(T_POISON);
@@ -276,9 +266,9 @@ static void test_parameters(void)
     T_ERR(refused(name, PIPE_ACCESS_DUPLEX | 0x4, 0, 1), ERROR_INVALID_PARAMETER, "an unknown open mode bit");
 
     SetLastError(T_POISON);
-    h = client_open(pipe_name("nobody"), GENERIC_READ | GENERIC_WRITE);
+    h = client_open(t_pipe_name("nobody"), GENERIC_READ | GENERIC_WRITE);
     T_ERR(h != INVALID_HANDLE_VALUE, ERROR_FILE_NOT_FOUND, "CreateFile of a pipe nobody created");
-    T_ERR(WaitNamedPipeA(pipe_name("nobody"), 2000), ERROR_FILE_NOT_FOUND,
+    T_ERR(WaitNamedPipeA(t_pipe_name("nobody"), 2000), ERROR_FILE_NOT_FOUND,
           "WaitNamedPipe of a missing pipe fails at once");
 
     /* PIPE_UNLIMITED_INSTANCES and PIPE_REJECT_REMOTE_CLIENTS are fine. */
@@ -333,7 +323,7 @@ static void test_names(void)
 
 static void test_client_first(void)
 {
-    const char *name = pipe_name("first");
+    const char *name = t_pipe_name("first");
     static const char obuf[] = "Bit Bucket", obuf2[] = "More bits";
     char ibuf[32];
     DWORD n;
@@ -397,7 +387,7 @@ static void test_client_first(void)
 
 static void test_server_first(void)
 {
-    const char *name = pipe_name("connect-first");
+    const char *name = t_pipe_name("connect-first");
     HANDLE s = server_open(name, PIPE_ACCESS_DUPLEX, 1), c;
     char b[8];
     /* A client that came and went before ConnectNamedPipe. */
@@ -438,7 +428,7 @@ static DWORD WINAPI connect_thread(LPVOID p)
 
 static void test_connect_blocks(void)
 {
-    const char *name = pipe_name("blocks");
+    const char *name = t_pipe_name("blocks");
     struct connect_arg a = {server_open(name, PIPE_ACCESS_DUPLEX, 1), CreateEventA(NULL, TRUE, FALSE, NULL)};
     HANDLE t = CreateThread(NULL, 0, connect_thread, &a, 0, NULL);
     WaitForSingleObject(a.started, 5000);
@@ -465,7 +455,7 @@ static void test_connect_blocks(void)
 
 static void test_disconnect(void)
 {
-    const char *name = pipe_name("disconnect");
+    const char *name = t_pipe_name("disconnect");
     static const char obuf[] = "Bit Bucket";
     char ibuf[32];
     DWORD n;
@@ -516,7 +506,7 @@ static void test_disconnect(void)
 
 static void test_limits(void)
 {
-    const char *name = pipe_name("limits");
+    const char *name = t_pipe_name("limits");
     HANDLE a, b;
     a = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, 0, 2, 4096, 4096, 0, NULL);
     T_OK(a != INVALID_HANDLE_VALUE, "FILE_FLAG_FIRST_PIPE_INSTANCE on a new name");
@@ -538,7 +528,7 @@ static void test_limits(void)
 
 static void test_direction(void)
 {
-    const char *name = pipe_name("inbound");
+    const char *name = t_pipe_name("inbound");
     char b[4];
     DWORD n;
     HANDLE s = server_open(name, PIPE_ACCESS_INBOUND, 1);
@@ -555,7 +545,7 @@ static void test_direction(void)
     CloseHandle(c);
     CloseHandle(s);
 
-    name = pipe_name("outbound");
+    name = t_pipe_name("outbound");
     s = server_open(name, PIPE_ACCESS_OUTBOUND, 1);
     T_ERR(client_open(name, GENERIC_WRITE) != INVALID_HANDLE_VALUE, ERROR_ACCESS_DENIED,
           "client GENERIC_WRITE on an outbound pipe");
@@ -587,7 +577,7 @@ static DWORD WINAPI waiter_thread(LPVOID p)
 
 static void test_wait(void)
 {
-    const char *name = pipe_name("wait");
+    const char *name = t_pipe_name("wait");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, 0, 1, 4096, 4096, 300, NULL);
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE, "the only instance is taken");
@@ -622,7 +612,7 @@ static void test_wait(void)
     T_ERR(WaitNamedPipeA(name, 100), ERROR_FILE_NOT_FOUND, "no instance when the wait starts: ERROR_FILE_NOT_FOUND");
 
     /* A new instance wakes waiters too. */
-    name = pipe_name("wait-new");
+    name = t_pipe_name("wait-new");
     HANDLE s1 = server_open(name, PIPE_ACCESS_DUPLEX, 2);
     c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     T_OK(c != INVALID_HANDLE_VALUE, "the first of two instances is taken");
@@ -662,7 +652,7 @@ static DWORD WINAPI big_thread(LPVOID p)
 
 static void test_big(void)
 {
-    const char *name = pipe_name("big");
+    const char *name = t_pipe_name("big");
     HANDLE s = server_open(name, PIPE_ACCESS_DUPLEX, 1);
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     struct big_arg w = {c, 3, TRUE}, r = {s, 3, FALSE};
@@ -706,7 +696,7 @@ static DWORD WINAPI read_thread(LPVOID p)
 
 static void test_flush_and_pending(void)
 {
-    const char *name = pipe_name("flush");
+    const char *name = t_pipe_name("flush");
     HANDLE s = server_open(name, PIPE_ACCESS_DUPLEX, 1);
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE);
     char b[8];
@@ -794,7 +784,7 @@ static DWORD WINAPI client_thread(LPVOID p)
 
 static void test_instances(void)
 {
-    const char *name = pipe_name("instances");
+    const char *name = t_pipe_name("instances");
     struct instance_arg srv[INSTANCES], cli[INSTANCES];
     HANDLE st[INSTANCES], ct[INSTANCES];
     int created = 0;
@@ -844,7 +834,7 @@ static void test_instances(void)
 /* Windows gives a client the instance that has been listening longest. */
 static void test_listen_order(void)
 {
-    const char *name = pipe_name("order");
+    const char *name = t_pipe_name("order");
     HANDLE s[4], c[4];
     int ok_order = 0;
     for (int i = 0; i < 4; i++)
@@ -890,7 +880,7 @@ static void test_listen_order(void)
 
 static void test_processes(void)
 {
-    const char *name = pipe_name("procs");
+    const char *name = t_pipe_name("procs");
     PROCESS_INFORMATION pi;
     char args[512];
     unsigned char *big = big_buffer(1), *back = malloc(BIG);
@@ -909,7 +899,7 @@ static void test_processes(void)
     CloseHandle(s);
 
     /* A child serves, this process is the client. */
-    name = pipe_name("procs-server");
+    name = t_pipe_name("procs-server");
     HANDLE ready = CreateEventA(NULL, TRUE, FALSE, t_name("server-ready"));
     snprintf(args, sizeof args, "child server %s %s", name, t_name("server-ready"));
     T_OK(t_spawn(args, &pi), "server child started");
@@ -934,7 +924,7 @@ static void test_processes(void)
 
 static void test_inherit(void)
 {
-    const char *name = pipe_name("inherit");
+    const char *name = t_pipe_name("inherit");
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     PROCESS_INFORMATION pi;
     char args[128], b[5];
@@ -954,7 +944,7 @@ static void test_inherit(void)
 
 static void test_inherit_server(void)
 {
-    const char *name = pipe_name("inherit-server");
+    const char *name = t_pipe_name("inherit-server");
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     PROCESS_INFORMATION pi;
     char args[128], b[14];
@@ -978,7 +968,7 @@ static void test_inherit_server(void)
 
 static void test_inherit_listening(void)
 {
-    const char *name = pipe_name("inherit-listening");
+    const char *name = t_pipe_name("inherit-listening");
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     PROCESS_INFORMATION pi;
     char args[128], b[6];
@@ -1001,7 +991,7 @@ static void test_inherit_listening(void)
 
 static void test_std_handles(void)
 {
-    const char *name = pipe_name("stdout");
+    const char *name = t_pipe_name("stdout");
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     STARTUPINFOA si;
     PROCESS_INFORMATION pi;

@@ -25,15 +25,6 @@
 
 #define KILLED 9
 
-static const char *pipe_name(const char *base)
-{
-    static char buf[8][160];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static HANDLE client_open(const char *name)
 {
     return CreateFileA(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
@@ -242,7 +233,7 @@ static void kill_child(PROCESS_INFORMATION *pi)
 
 static void test_client_killed(void)
 {
-    const char *name = pipe_name("client-killed");
+    const char *name = t_pipe_name("client-killed");
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("client-killed-ev"));
     PROCESS_INFORMATION pi;
     char args[512], b[8];
@@ -277,7 +268,7 @@ static void test_client_killed(void)
     CloseHandle(s);
 
     /* A client killed while it was queued (before ConnectNamedPipe). */
-    name = pipe_name("queued-killed");
+    name = t_pipe_name("queued-killed");
     s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL);
     ResetEvent(ev);
     snprintf(args, sizeof args, "child queued %s %s", name, t_name("client-killed-ev"));
@@ -293,7 +284,7 @@ static void test_client_killed(void)
 
 static void test_server_killed(void)
 {
-    const char *name = pipe_name("server-killed");
+    const char *name = t_pipe_name("server-killed");
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("server-killed-ev"));
     PROCESS_INFORMATION pi;
     char args[512], b[8];
@@ -350,7 +341,7 @@ static BOOL name_free(const char *name)
 
 static void test_killed_mid_message(void)
 {
-    const char *name = pipe_name("mid-message");
+    const char *name = t_pipe_name("mid-message");
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("mid-message-ev"));
     PROCESS_INFORMATION pi;
     char args[512], *buf = malloc(65536);
@@ -394,7 +385,7 @@ static void test_killed_mid_message(void)
 
 static void test_killed_in_connect(void)
 {
-    const char *name = pipe_name("in-connect");
+    const char *name = t_pipe_name("in-connect");
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("in-connect-ev"));
     PROCESS_INFORMATION pi;
     char args[512];
@@ -426,7 +417,7 @@ static DWORD WINAPI transact_thread(LPVOID p)
 static void test_killed_in_transact(void)
 {
     /* The server dies while our transaction waits for its answer. */
-    const char *name = pipe_name("transact-server");
+    const char *name = t_pipe_name("transact-server");
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, t_name("transact-ev"));
     PROCESS_INFORMATION pi;
     char args[512], req[64];
@@ -447,7 +438,7 @@ static void test_killed_in_transact(void)
     CloseHandle(c);
 
     /* The client dies while it waits for our answer. */
-    name = pipe_name("transact-client");
+    name = t_pipe_name("transact-client");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0,
                                 NULL);
     snprintf(args, sizeof args, "child transactor %s", name);

@@ -31,15 +31,6 @@
 #define C_WRONG_ERROR 14
 #define C_ARGS 15
 
-static const char *pipe_name(const char *base)
-{
-    static char buf[4][160];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static int become_nobody(void)
 {
     if (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0 || setresuid(NOBODY, NOBODY, NOBODY) != 0)
@@ -120,7 +111,7 @@ static DWORD WINAPI open_private(LPVOID go)
 
 static void test_root_impersonates(const char *root_dir)
 {
-    const char *name = pipe_name("as-nobody");
+    const char *name = t_pipe_name("as-nobody");
     PROCESS_INFORMATION pi;
     char args[300], buf[4], path[8192], user[64], expect[64];
     struct stat st;
@@ -181,7 +172,7 @@ static void test_root_impersonates(const char *root_dir)
 /* A client that allows identification only. */
 static void test_identification_only(void)
 {
-    const char *name = pipe_name("ident");
+    const char *name = t_pipe_name("ident");
     PROCESS_INFORMATION pi;
     char args[300], buf[4];
     DWORD n;
@@ -207,7 +198,7 @@ static void test_identification_only(void)
 
 static void test_unprivileged_server(void)
 {
-    const char *name = pipe_name("nobody-server");
+    const char *name = t_pipe_name("nobody-server");
     HANDLE ready = CreateEventA(open_to_all(), TRUE, FALSE, "Global\\IMP-READY");
     PROCESS_INFORMATION pi;
     char args[300], buf[4];

@@ -19,15 +19,6 @@
 #define C_DATA 14
 #define C_ARGS 15
 
-static const char *pipe_name(const char *base)
-{
-    static char buf[8][160];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static HANDLE msg_server(const char *name, DWORD max)
 {
     return CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT, max,
@@ -128,7 +119,7 @@ static int run_child(int argc, char **argv)
 
 static void test_boundaries(void)
 {
-    const char *name = pipe_name("bounds");
+    const char *name = t_pipe_name("bounds");
     HANDLE s = msg_server(name, 1), c = client_open(name);
     DWORD n, mode;
     char buf[64];
@@ -198,7 +189,7 @@ static DWORD WINAPI read_thread(LPVOID arg)
 
 static void test_more_data(void)
 {
-    const char *name = pipe_name("more");
+    const char *name = t_pipe_name("more");
     static const char obuf[] = "Bit Bucket", obuf2[] = "More bits";
     HANDLE s = msg_server(name, 1), c = client_open(name);
     char ibuf[32];
@@ -250,7 +241,7 @@ static void test_more_data(void)
 
 static void test_byte_read_mode(void)
 {
-    const char *name = pipe_name("byteread");
+    const char *name = t_pipe_name("byteread");
     static const char obuf[] = "Bit Bucket", obuf2[] = "More bits";
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE | PIPE_READMODE_BYTE, 1, 4096, 4096, 0,
                                 NULL);
@@ -330,7 +321,7 @@ static DWORD WINAPI big_write(LPVOID arg)
 
 static void test_big(void)
 {
-    const char *name = pipe_name("big");
+    const char *name = t_pipe_name("big");
     HANDLE s = msg_server(name, 1), c = client_open(name);
     unsigned char *out = malloc(BIG), *in = malloc(BIG);
     for (DWORD i = 0; i < BIG; i++)
@@ -389,7 +380,7 @@ static void test_big(void)
 static void test_peek(DWORD type)
 {
     BOOL msg = type == PIPE_TYPE_MESSAGE;
-    const char *name = pipe_name(msg ? "peek-msg" : "peek-byte");
+    const char *name = t_pipe_name(msg ? "peek-msg" : "peek-byte");
     static const char obuf[] = "Bit Bucket", obuf2[] = "More bits";
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, type | (msg ? PIPE_READMODE_MESSAGE : 0), 1, 1024, 1024,
                                 0, NULL);
@@ -451,7 +442,7 @@ static void test_peek(DWORD type)
 
 static void test_instances(void)
 {
-    const char *name = pipe_name("inst");
+    const char *name = t_pipe_name("inst");
     DWORD flags, max;
     HANDLE a = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 4, 1024, 1024, 0, NULL);
     HANDLE b = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE, 3, 102, 24, 1234, NULL);
@@ -471,7 +462,7 @@ static void test_instances(void)
 
 static void test_process(void)
 {
-    const char *name = pipe_name("echo");
+    const char *name = t_pipe_name("echo");
     PROCESS_INFORMATION pi;
     char args[300];
     static const DWORD sizes[] = {1, 0, 5000, 0, 70000, 1, 1000000, 17, 0, 999999};
@@ -503,7 +494,7 @@ static void test_process(void)
 
 static void test_inherit_mid_message(void)
 {
-    const char *name = pipe_name("inherit");
+    const char *name = t_pipe_name("inherit");
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     PROCESS_INFORMATION pi;
     char args[128], buf[8];
@@ -524,7 +515,7 @@ static void test_inherit_mid_message(void)
 
 static void test_overlapped(void)
 {
-    const char *name = pipe_name("overlapped");
+    const char *name = t_pipe_name("overlapped");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
                                 PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0, NULL);
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL), ev2 = CreateEventA(NULL, TRUE, FALSE, NULL);

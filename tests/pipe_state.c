@@ -18,15 +18,6 @@
 #define C_CREATE 15
 #define C_ARGS 16
 
-static const char *pipe_name(const char *base)
-{
-    static char buf[8][160];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
-    return b;
-}
-
 static HANDLE client_open(const char *name, DWORD access)
 {
     return CreateFileA(name, access, 0, NULL, OPEN_EXISTING, 0, NULL);
@@ -115,7 +106,7 @@ static DWORD WINAPI connect_thread(LPVOID arg)
 static void test_nowait(DWORD type)
 {
     BOOL msg = type == PIPE_TYPE_MESSAGE;
-    const char *name = pipe_name(msg ? "nowait-msg" : "nowait-byte");
+    const char *name = t_pipe_name(msg ? "nowait-msg" : "nowait-byte");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, type | PIPE_NOWAIT, 1, 512, 512, 0, NULL), c;
     char buf[64];
     DWORD n, mode;
@@ -194,7 +185,7 @@ static void test_nowait(DWORD type)
 
 static void test_state(void)
 {
-    const char *name = pipe_name("state");
+    const char *name = t_pipe_name("state");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 3, 1024, 2048, 0, NULL);
     HANDLE s2 = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 3, 1024, 2048, 0, NULL);
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL), c, ro;
@@ -252,7 +243,7 @@ static void test_state(void)
     T_OK(flags == PIPE_CLIENT_END && out == 1024 && in == 2048 && max == 3, "PIPE_CLIENT_END, the instance's sizes");
     T_OK(GetNamedPipeInfo(c, NULL, NULL, NULL, NULL), "all NULL: TRUE");
     T_ERR(GetNamedPipeInfo(ev, &flags, NULL, NULL, NULL), ERROR_INVALID_HANDLE, "on an event");
-    HANDLE u = CreateNamedPipeA(pipe_name("unlimited"), PIPE_ACCESS_INBOUND, PIPE_TYPE_MESSAGE,
+    HANDLE u = CreateNamedPipeA(t_pipe_name("unlimited"), PIPE_ACCESS_INBOUND, PIPE_TYPE_MESSAGE,
                                 PIPE_UNLIMITED_INSTANCES, 0, 0, 0, NULL);
     T_OK(GetNamedPipeInfo(u, &flags, &out, &in, &max), "an inbound message pipe, unlimited instances");
     T_OK(flags == (PIPE_SERVER_END | PIPE_TYPE_MESSAGE) && out == 0 && in == 0 && max == PIPE_UNLIMITED_INSTANCES,
@@ -284,7 +275,7 @@ static void test_state(void)
 
 static void test_peek_states(void)
 {
-    const char *name = pipe_name("peekstates");
+    const char *name = t_pipe_name("peekstates");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 1024, 1024, 0, NULL), c, w;
     DWORD rd, avail, left;
     char buf[16];
@@ -398,7 +389,7 @@ static DWORD WINAPI answer_thread(LPVOID arg)
 
 static void test_transact(void)
 {
-    const char *name = pipe_name("transact");
+    const char *name = t_pipe_name("transact");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE, 1, 4096, 4096, 0,
                                 NULL);
     HANDLE c = client_open(name, GENERIC_READ | GENERIC_WRITE), t;
@@ -473,7 +464,7 @@ static void test_transact(void)
 
 static void test_call(void)
 {
-    const char *name = pipe_name("call");
+    const char *name = t_pipe_name("call");
     HANDLE ready = CreateEventA(NULL, TRUE, FALSE, t_name("call-ready"));
     PROCESS_INFORMATION pi;
     char args[400], out[64];
@@ -520,7 +511,7 @@ static void test_call(void)
 
 static void test_pids(void)
 {
-    const char *name = pipe_name("pids");
+    const char *name = t_pipe_name("pids");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL), c;
     ULONG pid, sess;
     DWORD me = GetCurrentProcessId();
@@ -588,7 +579,7 @@ static void test_pids(void)
 
 static void test_impersonate_self(void)
 {
-    const char *name = pipe_name("imp");
+    const char *name = t_pipe_name("imp");
     HANDLE s = CreateNamedPipeA(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, NULL), c;
     char b;
     DWORD n;

@@ -128,4 +128,14 @@ static inline const char *t_name(const char *base)
     return b;
 }
 
+/* "\\.\pipe\winipc-test-<base>": a pipe name for this test run. */
+static inline const char *t_pipe_name(const char *base)
+{
+    static char buf[8][160];
+    static int next;
+    char *b = buf[next++ % 8];
+    snprintf(b, 160, "\\\\.\\pipe\\%s", t_name(base));
+    return b;
+}
+
 #endif
