@@ -8,6 +8,7 @@
  * handle keeps the mailslot alive after the parent's closes). Children are
  * this binary re-run with argv[1] == "child". */
 #include "test.h"
+#include "test_message.h"
 
 #include <stdint.h>
 
@@ -55,49 +56,6 @@ static DWORD count_of(HANDLE s)
     if (!GetMailslotInfo(s, NULL, NULL, &count, NULL))
         return T_POISON;
     return count;
-}
-
-/* --- checksummed messages (as in mailslot_basic.c) ------------------------------------ */
-
-struct msg_head {
-    uint32_t writer, seq, size, sum;
-};
-
-static uint32_t msg_sum(const unsigned char *p, uint32_t n, uint32_t seed)
-{
-    uint32_t h = 2166136261u ^ seed;
-    for (uint32_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-
-static uint32_t msg_make(unsigned char *buf, uint32_t writer, uint32_t seq, uint32_t size)
-{
-    struct msg_head hd = {writer, seq, size, 0};
-    for (uint32_t i = sizeof hd; i < size; i++)
-        buf[i] = (unsigned char)(i * 7u + seq * 13u + writer * 101u);
-    hd.sum = msg_sum(buf + sizeof hd, size - (uint32_t)sizeof hd, writer ^ (seq << 8) ^ size);
-    memcpy(buf, &hd, sizeof hd);
-    return size;
-}
-
-static BOOL msg_check(const unsigned char *buf, DWORD n, struct msg_head *out)
-{
-    struct msg_head hd;
-    if (n < sizeof hd)
-        return FALSE;
-    memcpy(&hd, buf, sizeof hd);
-    if (hd.size != n)
-        return FALSE;
-    if (hd.sum != msg_sum(buf + sizeof hd, n - (uint32_t)sizeof hd, hd.writer ^ (hd.seq << 8) ^ hd.size))
-        return FALSE;
-    *out = hd;
-    return TRUE;
-}
-
-static uint32_t size_for(uint32_t writer, uint32_t seq, uint32_t max)
-{
-    return (uint32_t)sizeof(struct msg_head) + (seq * 37u + writer * 11u) % (max - sizeof(struct msg_head) + 1);
 }
 
 /* Write `count` messages as writer `id` through `c` (count 0: until killed). */
