@@ -310,7 +310,7 @@ WINBASEAPI BOOL WINAPI CompareObjectHandles(HANDLE hFirstObjectHandle, HANDLE hS
 }
 
 /* Windows maps GENERIC_* rights through the object type's mapping. */
-static DWORD map_generic(const struct wi_object_ops *ops, DWORD access)
+DWORD wi_handle_map_access(const struct wi_object_ops *ops, DWORD access)
 {
     static const DWORD bits[4] = {GENERIC_READ, GENERIC_WRITE, GENERIC_EXECUTE, GENERIC_ALL};
     DWORD out = access & ~(DWORD)(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
@@ -320,11 +320,6 @@ static DWORD map_generic(const struct wi_object_ops *ops, DWORD access)
     if (access & MAXIMUM_ALLOWED)
         out |= ops->generic_map[3];
     return out;
-}
-
-DWORD wi_handle_map_access(const struct wi_object_ops *ops, DWORD access)
-{
-    return map_generic(ops, access);
 }
 
 WINBASEAPI BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle, HANDLE hTargetProcessHandle,
@@ -360,7 +355,7 @@ WINBASEAPI BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSour
     err = wi_handle_get(hSourceHandle, WI_TYPE_NONE, 0, &src);
     if (err)
         return wi_fail_bool(err);
-    DWORD access = (dwOptions & DUPLICATE_SAME_ACCESS) ? src.access : map_generic(src.obj->ops, dwDesiredAccess);
+    DWORD access = (dwOptions & DUPLICATE_SAME_ACCESS) ? src.access : wi_handle_map_access(src.obj->ops, dwDesiredAccess);
     HANDLE out = NULL;
     if (!lpTargetHandle) {
         /* Windows allows a NULL target: the duplicate is made and closed. */
