@@ -140,13 +140,6 @@ static void io_unref(struct wi_object *obj)
     wi_object_io_release(obj);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* An absolute CLOCK_MONOTONIC deadline for the futex calls; NULL for 0. */
 static struct timespec *deadline_of(uint64_t ns, struct timespec *ts)
 {
@@ -203,7 +196,7 @@ static void *watcher_main(void *unused)
     uint64_t fired[WORDS_MAX];
     for (;;) {
         unsigned nfired = 0, n;
-        uint64_t now = now_ns(), next = 0;
+        uint64_t now = wi_monotonic_ns(), next = 0;
         struct timespec ts;
         pthread_mutex_lock(&watcher.lock);
         vals[0] = atomic_load(&watcher.ctl.word);
@@ -767,7 +760,7 @@ DWORD wi_async_start(struct wi_object *obj, struct wi_io *io, LPOVERLAPPED_COMPL
         return ERROR_NOT_ENOUGH_MEMORY;
     r->io = *io;
     r->io.attempt = 0;
-    r->io.issued = now_ns();
+    r->io.issued = wi_monotonic_ns();
     r->io.closing = false;
     r->io.done = 0;
     memset(r->io.progress, 0, sizeof r->io.progress);

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "service.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,13 +179,6 @@ static bool thread_pidfds_disabled(void)
     return no_thread_pidfd == 1;
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* After the watch is found or made: a main thread's watch asks the caller
  * to check liveness itself at most every WI_OWNER_POLL_MS. */
 static void leader_poll(struct watch *w, bool *leader, bool *poll_now)
@@ -192,7 +186,7 @@ static void leader_poll(struct watch *w, bool *leader, bool *poll_now)
     *leader = w->leader;
     *poll_now = false;
     if (w->leader) {
-        uint64_t now = monotonic_ns();
+        uint64_t now = wi_monotonic_ns();
         if (now - w->polled_ns >= (uint64_t)WI_OWNER_POLL_MS * 1000000u) {
             w->polled_ns = now;
             *poll_now = true;
@@ -251,7 +245,7 @@ DWORD wi_owner_watch(pid_t tid, uint64_t start, struct wi_object *obj, wi_owner_
         w->start = start;
         w->pidfd = fd;
         w->leader = wi_thread_is_group_leader(tid);
-        w->polled_ns = monotonic_ns(); /* just found alive */
+        w->polled_ns = wi_monotonic_ns(); /* just found alive */
         leader_poll(w, leader, poll_now);
         DWORD err = wi_service_watch(fd, on_thread_exit, w);
         if (err) {

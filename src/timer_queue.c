@@ -39,6 +39,7 @@
  * Deleters waiting for callbacks sleep on `settled`, broadcast whenever a
  * callback finishes or a record is freed. */
 #include "error.h"
+#include "wait.h"
 #include "futex.h"
 #include "thread.h"
 
@@ -124,13 +125,6 @@ static struct tq_timer *pready_head, *pready_tail; /* the persistent thread */
 static unsigned nworkers, nidle, wakeups, max_workers = DEFAULT_MAX_WORKERS;
 static bool persistent_started;
 static _Atomic uint32_t persistent_wake;
-
-static int64_t mono_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
-}
 
 static int64_t after_ms(int64_t now, uint32_t ms)
 {
@@ -463,7 +457,7 @@ static void *timer_thread(void *arg)
     struct wi_waitable *apc = wi_thread_apc_waitable();
     pthread_mutex_lock(&lock);
     while (!q->deleting) {
-        int64_t now = mono_ns();
+        int64_t now = (int64_t)wi_monotonic_ns();
         struct tq_timer *t = q->head;
         if (t && t->due <= now) {
             q->head = t->next;
@@ -605,7 +599,7 @@ WINBASEAPI BOOL WINAPI CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQue
                 : Flags & (WT_EXECUTEINPERSISTENTTHREAD | WT_EXECUTEINPERSISTENTIOTHREAD) ? RUN_PERSISTENT
                                                                                        : RUN_POOL;
     t->period = t->once ? 0 : Period;
-    t->due = after_ms(mono_ns(), DueTime);
+    t->due = after_ms((int64_t)wi_monotonic_ns(), DueTime);
     t->member_next = q->members;
     q->members = t;
     q->ntimers++;
@@ -630,7 +624,7 @@ WINBASEAPI BOOL WINAPI ChangeTimerQueueTimer(HANDLE TimerQueue, HANDLE Timer, UL
      * the call still succeeds). */
     if (!t->expired) {
         disarm(t);
-        t->due = after_ms(mono_ns(), DueTime);
+        t->due = after_ms((int64_t)wi_monotonic_ns(), DueTime);
         t->period = t->once ? 0 : Period;
         arm_and_tell(t);
     }

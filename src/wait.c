@@ -161,7 +161,7 @@ static long spin_ceiling(void)
     return ceiling;
 }
 
-static uint64_t now_ns(void)
+uint64_t wi_monotonic_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -198,7 +198,7 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
     uint32_t seen[MAXIMUM_WAIT_OBJECTS];
     for (unsigned i = 0; i < count; i++)
         seen[i] = atomic_load_explicit(words[i], memory_order_relaxed);
-    uint64_t end = now_ns() + (uint64_t)budget;
+    uint64_t end = wi_monotonic_ns() + (uint64_t)budget;
     for (unsigned n = 1;; n++) {
         cpu_relax();
         for (unsigned i = 0; i < count; i++) {
@@ -209,7 +209,7 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
                      * while spinning (the peer shares our CPU): the object
                      * came because we stopped running, not because we
                      * spun, so it counts as a failure. */
-                    if (now_ns() > end)
+                    if (wi_monotonic_ns() > end)
                         budget /= 2;
                     else
                         budget = budget * 2 > ceiling ? ceiling : budget * 2;
@@ -218,7 +218,7 @@ static DWORD spin_any(unsigned count, struct wi_object **objs, _Atomic uint32_t 
                 seen[i] = atomic_load_explicit(words[i], memory_order_relaxed);
             }
         }
-        if ((n & 15) == 0 && now_ns() >= end)
+        if ((n & 15) == 0 && wi_monotonic_ns() >= end)
             break;
     }
     budget /= 2;

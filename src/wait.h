@@ -7,6 +7,9 @@
 
 #include <time.h>
 
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+uint64_t wi_monotonic_ns(void);
+
 /* Absolute CLOCK_MONOTONIC deadline `ms` from now; NULL for INFINITE. */
 struct timespec *wi_deadline(DWORD ms, struct timespec *ts);
 
