@@ -565,12 +565,8 @@ static DWORD slot_io_try(struct wi_object *obj, struct wi_io *io)
         if (ms == 0)
             return ERROR_SEM_TIMEOUT;
     }
-    if (io->progress[0]) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec >= io->progress[0])
-            return ERROR_SEM_TIMEOUT;
-    }
+    if (io->progress[0] && wi_monotonic_ns() >= io->progress[0])
+        return ERROR_SEM_TIMEOUT;
     io->wait_word = &s->arrived;
     io->wait_value = seen;
     io->wait_until = io->progress[0];
