@@ -2,7 +2,7 @@
 /* The last error and the one errno -> Win32 error table.
  *
  * Internal functions return a Win32 error code (DWORD, 0 = success). Each
- * public entry point finishes through wi_fail()/wi_fail_* which store the
+ * public entry point finishes through wi_fail_* / wi_result_bool, which store the
  * code with SetLastError semantics and return the failure value Windows
  * documents for that function. */
 #ifndef WINIPC_ERROR_H
